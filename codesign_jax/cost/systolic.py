@@ -1,0 +1,346 @@
+"""SCALE-Sim 3.0.0-equivalent systolic-array cost model as closed-form array functions.
+
+Every report number SCALE-Sim writes (COMPUTE_REPORT, BANDWIDTH_REPORT and
+DETAILED_ACCESS_REPORT) is computed here from the layer's GEMM shape and the design, without
+building SCALE-Sim's demand matrices or walking its cycle-by-cycle memory simulation. Formulas are
+written once against an array namespace ``xp`` (``jax.numpy`` for the jitted model, ``numpy`` for
+the reference port) and broadcast over any batch of layers and designs.
+
+Notation (``scalesim/compute/systolic_compute_{os,ws,is}.py: set_params``): a layer is the GEMM
+``M x K @ K x N`` (``M`` ofmap pixels, ``N`` filters, ``K`` window); the array is ``R x C``;
+operand shapes are ``(Sr, Sc, T)`` = os ``(M, N, K)``, ws ``(K, N, M)``, is ``(K, M, N)``;
+folds ``F = ceil(Sr/R) * ceil(Sc/C)`` (a partial fold costs a full one), iterated column fold
+outer, row fold inner.
+
+Exactness. Counts are float64 integers (exact below 2**53). SCALE-Sim's CALC-mode read buffers
+(``memory/read_buffer_estimate_bw.py``) de-duplicate DRAM reads within "epochs" of
+``E = 50 * floor(bytes / 100)`` distinct words; the closed forms below reproduce that exactly when
+an operand fits in one epoch, when every pass over it misses (GEMM operands larger than E), and for
+the output-stationary filter stream (blocks re-read ``ceil(Sr/R)`` times). For a convolution ifmap
+larger than E, the im2col overlap makes the count history-dependent; we then count each distinct
+word once per pass (documented residual). The ofmap write buffer
+(``memory/write_buffer.py``) drains half its capacity whenever it is more than half full; when the
+layer's ofmap fits in half the buffer the drain timing is exact, otherwise the number of drains and
+their timing follow the steady-state closed form in :func:`_ofmap_drain`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from codesign_jax.hardware import SystolicArray
+from codesign_jax.workloads import Gemm
+
+__all__ = [
+    "REPORT_FIELDS",
+    "COMPUTE_REPORT_FIELDS",
+    "BANDWIDTH_REPORT_FIELDS",
+    "DETAILED_REPORT_FIELDS",
+    "SystolicReport",
+    "systolic_metrics",
+    "systolic_cost",
+    "compute_cycles",
+    "operand_shapes",
+]
+
+COMPUTE_REPORT_FIELDS = ("total_cycles_incl_prefetch", "total_cycles", "stall_cycles",
+                         "overall_util_pct", "mapping_eff_pct", "compute_util_pct")
+BANDWIDTH_REPORT_FIELDS = ("avg_ifmap_sram_bw", "avg_filter_sram_bw", "avg_ofmap_sram_bw",
+                           "avg_ifmap_dram_bw", "avg_filter_dram_bw", "avg_ofmap_dram_bw")
+DETAILED_REPORT_FIELDS = tuple(
+    f"{mem}_{op}_{what}"
+    for mem in ("sram", "dram")
+    for op in ("ifmap", "filter", "ofmap")
+    for what in ("start", "stop", "writes" if op == "ofmap" else "reads"))
+REPORT_FIELDS = COMPUTE_REPORT_FIELDS + BANDWIDTH_REPORT_FIELDS + DETAILED_REPORT_FIELDS
+
+# scale_config / single_layer_sim constants of SCALE-Sim 3.0.0.
+_CALC_READ_BW = 10.0   # single_layer_sim.run: "10 elems per cycle is arbitrary" (CALC mode)
+_SETS = 100            # read_buffer_estimate_bw.set_params: 100 sets per buffer
+_ACTIVE_SETS = 50      # active_buf_frac = 0.5 -> 50 active sets
+
+
+def _cdiv(xp, a, b):
+    """ceil(a / b) for non-negative float64 integers (exact: both < 2**53)."""
+    return xp.ceil(a / b)
+
+
+def operand_shapes(xp, M, N, K, dataflow):
+    """``(Sr, Sc, T)`` per dataflow code (systolic_compute_*.set_params).
+
+    os: (M, N, K); ws: (K, N, M); is: (K, M, N).
+    """
+    os_, ws_ = dataflow == 0, dataflow == 1
+    Sr = xp.where(os_, M, K)
+    Sc = xp.where(os_ | ws_, N, M)
+    T = xp.where(os_, K, xp.where(ws_, M, N))
+    return Sr, Sc, T
+
+
+def compute_cycles(xp, M, N, K, rows, cols, dataflow):
+    """Cycles without memory stalls: ``F * L - 1`` (the last demand row's index).
+
+    ``L = R + C + T - 2`` (os: systolic_compute_os.create_ifmap_demand_mat, T rows + C-1 gap,
+    skewed by R-1) or ``2R + C + T - 2`` (ws/is: R-row prefix + T rows + C-1 gap, skewed).
+    """
+    f = lambda x: xp.asarray(x, dtype=xp.float64)
+    M, N, K, R, C = f(M), f(N), f(K), f(rows), f(cols)
+    Sr, Sc, T = operand_shapes(xp, M, N, K, dataflow)
+    folds = _cdiv(xp, Sr, R) * _cdiv(xp, Sc, C)
+    L = R + C + T - 2 + xp.where(dataflow == 0, 0.0, R)
+    return folds * L - 1
+
+
+def _block_repeat_misses(xp, b, bl, n_full, reps, cap):
+    """DRAM reads of a stream of ``n_full`` blocks of ``b`` distinct words plus one block of
+    ``bl`` words, each block read ``reps`` times in a row, through SCALE-Sim's CALC-mode epoch
+    de-duplication of capacity ``cap`` (read_buffer_estimate_bw.manage_prefetches).
+
+    A block's first pass misses entirely; if the epoch fills during it (fill ``f + b >= cap``),
+    the words before the flush miss once more on the second pass (``cap - f`` extra misses) and
+    the epoch then holds the block (fill ``b``). Blocks ``>= cap`` miss on every pass.
+    """
+    repeat = reps > 1
+    # Full blocks smaller than an epoch: flushes every (i0 - 1) blocks after the first at i0.
+    i0 = xp.maximum(_cdiv(xp, cap, b), 2.0)
+    n_fl = xp.where(n_full >= i0, xp.floor((n_full - i0) / (i0 - 1)) + 1, 0.0)
+    extra_small = n_fl * (cap - (i0 - 1) * b)
+    last_flush = i0 + (n_fl - 1) * (i0 - 1)
+    fill_small = xp.where(n_fl > 0, b + (n_full - last_flush) * b, n_full * b)
+    # Full blocks at least an epoch large: every read misses.
+    big = b >= cap
+    miss_full = xp.where(big, n_full * b * reps, n_full * b + extra_small)
+    fill = xp.where(big, xp.mod(n_full * b * reps, cap), fill_small)
+    # The last block enters with epoch fill `fill`.
+    last_big = bl >= cap
+    miss_last = xp.where(last_big, bl * reps,
+                         bl + xp.where(fill + bl >= cap, cap - fill, 0.0))
+    repeated = miss_full + miss_last
+    return xp.where(repeat, repeated, n_full * b + bl)
+
+
+def _epoch_cap(xp, kb):
+    """Distinct words per CALC-mode epoch: 50 sets of floor(bytes/100) words."""
+    return _ACTIVE_SETS * xp.floor(kb * 1024.0 / _SETS)
+
+
+def _calc_read_dram(xp, unique, misses, first_req, kb):
+    """CALC-mode DRAM (reads, start cycle) of one read operand.
+
+    Start: read_buffer_estimate_bw.complete_all_prefetches (never triggered: the whole operand is
+    prefetched before cycle 0 at 10 words/cycle, rounded up to whole sets) or manage_prefetches
+    (first trigger: the active half, 50 sets, ending one cycle before the first request).
+    """
+    per_set = xp.floor(kb * 1024.0 / _SETS)
+    cap = _ACTIVE_SETS * per_set
+    triggered = misses >= cap
+    n_sets = _cdiv(xp, unique, per_set)
+    start_fit = -_cdiv(xp, n_sets * per_set, _CALC_READ_BW)
+    start_trig = first_req - _cdiv(xp, cap, _CALC_READ_BW)
+    return xp.where(triggered, start_trig, start_fit), triggered
+
+
+def systolic_metrics(xp, g: Any, a: Any) -> dict:
+    """All SCALE-Sim report numbers for layers ``g`` on designs ``a`` (broadcast together).
+
+    Args:
+      xp: ``jax.numpy`` or ``numpy``.
+      g: object with ``M, N, K, ifmap_unique, ifmap_valid`` (a :class:`Gemm`).
+      a: object with the :class:`SystolicArray` fields.
+
+    Returns:
+      dict of float64 arrays keyed by :data:`REPORT_FIELDS` (plus ``macs`` and ``folds``),
+      shaped like the broadcast of the inputs. Cycles in cycles, bandwidths in words/cycle.
+    """
+    f = lambda x: xp.asarray(x, dtype=xp.float64)
+    M, N, K = f(g.M), f(g.N), f(g.K)
+    u_if, v_if = f(g.ifmap_unique), f(g.ifmap_valid)
+    R, C = f(a.rows), f(a.cols)
+    df = xp.asarray(a.dataflow)
+    is_os, is_ws, is_is = df == 0, df == 1, df == 2
+    user = xp.asarray(a.bw_mode) == 1
+
+    Sr, Sc, T = operand_shapes(xp, M, N, K, df)
+    fr, fc = _cdiv(xp, Sr, R), _cdiv(xp, Sc, C)
+    folds = fr * fc
+    ru0, cu0 = xp.minimum(R, Sr), xp.minimum(C, Sc)       # first fold (fr = fc = 0)
+    ru_l, cu_l = Sr - (fr - 1) * R, Sc - (fc - 1) * C     # last fold (fr, fc = last)
+    L = R + C + T - 2 + xp.where(is_os, 0.0, R)           # demand rows per fold
+    last = (folds - 1) * L                                # first demand row of the last fold
+    macs = M * N * K
+
+    # --- COMPUTE_REPORT (systolic_compute_*.create_*_demand_mat, get_avg_*) -------------------
+    # mapping efficiency: mean over folds of used PEs / (R*C); sum of used PEs = Sr*Sc.
+    mapping_eff = Sr * Sc / (folds * R * C)
+    # compute util: per fold mac_used*T / (R*C*cycles_this_fold); cycles_this_fold =
+    # demand rows + cols - 1 = R+C+T-2 (os) or 2R+2C+T-3 (ws, is).
+    cyc_fold = xp.where(is_os, R + C + T - 2, 2 * R + 2 * C + T - 3)
+    compute_util = Sr * Sc * T / (R * C * cyc_fold * folds)
+
+    # --- SRAM requests (systolic_compute_*: ifmap_reads/filter_reads/ofmap_writes) ------------
+    sram_if = xp.where(is_is, Sr * Sc, fc * Sr * T)
+    sram_fl = xp.where(is_os, fr * Sc * T, xp.where(is_ws, Sr * Sc, fc * Sr * T))
+    # os also adds rows+cols of the padded fold per fold (create_ofmap_demand_mat quirk).
+    sram_of = xp.where(is_os, Sr * Sc + folds * (R + C), fr * T * Sc)
+
+    # --- SRAM start/stop: first/last demand row holding a real address; reads are served
+    # one cycle later (hit latency 1), writes the same cycle (double_buffered_scratchpad).
+    # os ifmap/filter: T rows skewed over R (C) columns; ws/is stationary operand: a flipped
+    # R x C block; ws ifmap / is filter: R-row prefix, T rows skewed over R columns;
+    # ofmap: (T-1)-row (os) or (2R-1)-row prefix (ws/is), skewed.
+    stat_start = R - ru0 + 1
+    stat_stop = last + R
+    strm_start = R + 1
+    strm_stop = last + R + T + ru_l - 1
+    sram_if_start = xp.where(is_os, 1.0, xp.where(is_ws, strm_start, stat_start))
+    sram_if_stop = xp.where(is_os, last + ru_l + T - 1, xp.where(is_ws, strm_stop, stat_stop))
+    sram_fl_start = xp.where(is_os, 1.0, xp.where(is_ws, stat_start, strm_start))
+    sram_fl_stop = xp.where(is_os, last + cu_l + T - 1, xp.where(is_ws, stat_stop, strm_stop))
+    sram_of_start = xp.where(is_os, T - 1 + R - ru0, 2 * R - 1)
+    sram_of_stop = xp.where(is_os, last + T + R + cu_l - 3, last + 2 * R + T + cu_l - 3)
+
+    # --- DRAM reads (CALC: read_buffer_estimate_bw epochs) --------------------------------------
+    u_fl = K * N
+    cap_if = _epoch_cap(xp, f(a.ifmap_sram_kb))
+    cap_fl = _epoch_cap(xp, f(a.filter_sram_kb))
+    # ifmap: os/ws re-stream the whole im2col ifmap once per column fold; is reads it once.
+    if_passes = xp.where(is_is, 1.0, fc)
+    dram_if = xp.where(u_if < cap_if, u_if, xp.where(v_if > u_if, if_passes * u_if,
+                                                     if_passes * v_if))
+    # filter: os re-reads each column block ceil(Sr/R) times in a row; ws reads it once;
+    # is re-streams the whole filter once per column fold.
+    b_full = T * C
+    dram_fl_os = _block_repeat_misses(xp, b_full, T * cu_l, fc - 1, fr, cap_fl)
+    dram_fl = xp.where(u_fl < cap_fl, u_fl,
+                       xp.where(is_os, dram_fl_os, xp.where(is_ws, u_fl, fc * u_fl)))
+    # first cycle each operand is demanded (first_request_rcvd_cycle)
+    first_if = xp.where(is_ws, R, xp.where(is_is, R - ru0, 0.0))
+    first_fl = xp.where(is_ws, R - ru0, xp.where(is_is, R, 0.0))
+    dram_if_start, trig_if = _calc_read_dram(xp, u_if, dram_if, first_if,
+                                             f(a.ifmap_sram_kb))
+    dram_fl_start, trig_fl = _calc_read_dram(xp, u_fl, dram_fl, first_fl,
+                                             f(a.filter_sram_kb))
+
+    # --- total cycles and OFMAP DRAM (write_buffer.service_writes / empty_all_buffers) --------
+    total_cycles = folds * L - 1
+    stall = xp.zeros_like(total_cycles)
+    # every ofmap write reaches DRAM: os writes each output once, ws/is once per row fold.
+    n_of = xp.where(is_os, Sr * Sc, sram_of)
+    of_bw = xp.where(user, f(a.bandwidth), C)    # CALC: ofmap_backing_bw = arr_col
+    of_start, of_stop, of_writes = _ofmap_drain(xp, n_of, total_cycles, of_bw,
+                                                f(a.ofmap_sram_kb))
+
+    dram_if_stop = xp.where(trig_if, _trigger_stop(xp, dram_if, cap_if, sram_if_stop), -1.0)
+    dram_fl_stop = xp.where(trig_fl, _trigger_stop(xp, dram_fl, cap_fl, sram_fl_stop), -1.0)
+
+    incl_prefetch = of_stop - xp.minimum(dram_if_start, dram_fl_start)
+    out = {
+        "total_cycles_incl_prefetch": incl_prefetch,
+        "total_cycles": total_cycles,
+        "stall_cycles": stall,
+        # single_layer_sim.calc_report_data: num_compute*100 / (total_cycles * R*C)
+        "overall_util_pct": macs * 100.0 / (total_cycles * R * C),
+        "mapping_eff_pct": mapping_eff * 100.0,
+        "compute_util_pct": compute_util * 100.0,
+        "avg_ifmap_sram_bw": sram_if / total_cycles,
+        "avg_filter_sram_bw": sram_fl / total_cycles,
+        "avg_ofmap_sram_bw": sram_of / total_cycles,
+        # calc_report_data: reads / (stop - start + 1)
+        "avg_ifmap_dram_bw": dram_if / (dram_if_stop - dram_if_start + 1),
+        "avg_filter_dram_bw": dram_fl / (dram_fl_stop - dram_fl_start + 1),
+        "avg_ofmap_dram_bw": of_writes / (of_stop - of_start + 1),
+        "sram_ifmap_start": sram_if_start,
+        "sram_ifmap_stop": sram_if_stop,
+        "sram_ifmap_reads": sram_if,
+        "sram_filter_start": sram_fl_start,
+        "sram_filter_stop": sram_fl_stop,
+        "sram_filter_reads": sram_fl,
+        "sram_ofmap_start": sram_of_start,
+        "sram_ofmap_stop": sram_of_stop,
+        "sram_ofmap_writes": sram_of,
+        "dram_ifmap_start": dram_if_start,
+        "dram_ifmap_stop": dram_if_stop,
+        "dram_ifmap_reads": dram_if,
+        "dram_filter_start": dram_fl_start,
+        "dram_filter_stop": dram_fl_stop,
+        "dram_filter_reads": dram_fl,
+        "dram_ofmap_start": of_start,
+        "dram_ofmap_stop": of_stop,
+        "dram_ofmap_writes": of_writes,
+        "macs": macs,
+        "folds": folds,
+    }
+    shape = xp.broadcast_shapes(*(xp.shape(v) for v in out.values()))
+    return {k: xp.broadcast_to(v, shape) for k, v in out.items()}
+
+
+def _trigger_stop(xp, misses, cap, sram_stop):
+    """Last DRAM read cycle once the epoch logic triggered: one cycle after the demand cycle of
+    the last epoch-completing miss (manage_prefetches sets last_prefetch_end_cycle = cycle).
+
+    Approximation: the last full epoch completes a fraction floor(misses/cap)*cap/misses of the
+    way through the operand's demand window [0, sram_stop].
+    """
+    k = xp.floor(misses / cap)
+    return xp.floor(sram_stop * k * cap / misses)
+
+
+def _ofmap_drain(xp, n, total_cycles, bw, kb):
+    """OFMAP DRAM (start, stop, writes) of write_buffer (drain half the buffer when > half full).
+
+    If the ofmap (n words) fits in the active half, nothing drains during compute and
+    empty_all_buffers streams ceil(n / bw) lines from cycle ``total_cycles`` on (write port
+    latency 0): exact. Otherwise drains start during compute; we take the steady state where
+    the write-back keeps up, so the final flush holds the words beyond the last full drain.
+    """
+    size = kb * 1024.0
+    half = size - xp.ceil(size * 0.5)            # drain_buf_size
+    fits = n <= half
+    lines = _cdiv(xp, n, bw)
+    stop_fit = total_cycles + lines - 1
+    # steady state: drains of `half` words; remainder flushed at the end.
+    rem = n - xp.floor((n - 1) / half) * half
+    stop_drain = total_cycles + _cdiv(xp, rem, bw)
+    start_drain = xp.floor(total_cycles * (half + 1) / n)
+    start = xp.where(fits, total_cycles, start_drain)
+    stop = xp.where(fits, stop_fit, stop_drain)
+    # each in-compute drain forces out a partial line; SCALE-Sim counts the padded slots of
+    # the first such line (empty_drain_buf counts -1s only in a drain's last line): bw - 1 more.
+    writes = xp.where(fits, n, n + bw - 1)
+    return start, stop, writes
+
+
+@struct.dataclass
+class SystolicReport:
+    """SCALE-Sim report numbers as float64 arrays of the broadcast batch shape."""
+
+    fields: dict
+
+    def __getattr__(self, name):
+        try:
+            return self.fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@jax.jit
+def _systolic_cost_jit(g, a):
+    return systolic_metrics(jnp, g, a)
+
+
+def systolic_cost(gemm: Gemm, array: SystolicArray) -> SystolicReport:
+    """Jitted SCALE-Sim-equivalent report for every (layer, design) pair (broadcasting).
+
+    Args:
+      gemm: layers, fields of shape ``[...]``.
+      array: designs, fields broadcastable against the layers' shape.
+
+    Returns:
+      :class:`SystolicReport` whose fields are float64 arrays of the broadcast shape.
+    """
+    return SystolicReport(_systolic_cost_jit(gemm, array))

@@ -1,0 +1,106 @@
+"""Hardware descriptions as pytrees of arrays (any broadcastable batch shape).
+
+``SystolicArray`` mirrors the fields of a SCALE-Sim 3.0.0 ``.cfg`` file
+(``scalesim/scale_config.py``): array rows x cols, dataflow, the three SRAM sizes in KB,
+the interface bandwidth mode and bandwidths.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from flax import struct
+
+from codesign_jax.workloads import validate_positive_int
+
+__all__ = ["DATAFLOWS", "BW_MODES", "SystolicArray", "dataflow_code"]
+
+#: SCALE-Sim dataflow names, in the order of their integer codes.
+DATAFLOWS = ("os", "ws", "is")
+#: SCALE-Sim ``InterfaceBandwidth`` modes, in the order of their integer codes.
+BW_MODES = ("CALC", "USER")
+
+
+def dataflow_code(dataflow) -> np.ndarray:
+    """Maps dataflow names ('os'/'ws'/'is') or codes (0/1/2) to int codes; raises on others."""
+    arr = np.asarray(dataflow)
+    if arr.dtype.kind in "US":
+        flat = [str(x).strip().lower() for x in arr.ravel()]
+        bad = [x for x in flat if x not in DATAFLOWS]
+        if bad:
+            raise ValueError(f"dataflow must be one of {DATAFLOWS}, got {bad[0]!r}.")
+        return np.asarray([DATAFLOWS.index(x) for x in flat], np.int64).reshape(arr.shape)
+    codes = validate_positive_int("dataflow", arr, minimum=0)
+    if np.any(codes > 2):
+        raise ValueError(f"dataflow code must be 0 (os), 1 (ws) or 2 (is), got "
+                         f"{codes[codes > 2].ravel()[0]}.")
+    return codes
+
+
+@struct.dataclass
+class SystolicArray:
+    """A batch of systolic-array designs (int64 arrays, broadcast together).
+
+    Attributes:
+      rows, cols: PE array height and width (>= 1).
+      dataflow: 0 = output stationary, 1 = weight stationary, 2 = input stationary.
+      ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb: double-buffered SRAM sizes in KB (1 word =
+        1 byte, as SCALE-Sim 3.0.0 hard-codes ``word_size = 1`` in ``single_layer_sim.run``).
+      bw_mode: 0 = ``CALC`` (SCALE-Sim estimates the DRAM bandwidth: no read stalls),
+        1 = ``USER`` (bandwidths below are enforced and stalls occur).
+      bandwidth: ``Bandwidth`` key (words/cycle): ofmap write-back bandwidth in USER mode.
+      ifmap_dram_bw, filter_dram_bw: ``IfmapSRAMBankBandwidth`` / ``FilterSRAMBankBandwidth``
+        (words/cycle): DRAM->SRAM read bandwidths in USER mode.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    dataflow: np.ndarray
+    ifmap_sram_kb: np.ndarray
+    filter_sram_kb: np.ndarray
+    ofmap_sram_kb: np.ndarray
+    bw_mode: np.ndarray
+    bandwidth: np.ndarray
+    ifmap_dram_bw: np.ndarray
+    filter_dram_bw: np.ndarray
+
+    @classmethod
+    def create(cls, rows, cols, dataflow="os", ifmap_sram_kb=1024, filter_sram_kb=1024,
+               ofmap_sram_kb=1024, bw_mode="CALC", bandwidth=10, ifmap_dram_bw=None,
+               filter_dram_bw=None) -> "SystolicArray":
+        """Validated constructor; every field broadcast to a common shape.
+
+        ``ifmap_dram_bw``/``filter_dram_bw`` default to ``bandwidth`` (as in SCALE-Sim's sample
+        configs, where the layout bank bandwidths equal ``Bandwidth``).
+        """
+        mode = np.asarray(bw_mode)
+        if mode.dtype.kind in "US":
+            flat = [str(x).strip().upper() for x in mode.ravel()]
+            bad = [x for x in flat if x not in BW_MODES]
+            if bad:
+                raise ValueError(f"bw_mode must be one of {BW_MODES}, got {bad[0]!r}.")
+            mode = np.asarray([BW_MODES.index(x) for x in flat], np.int64).reshape(mode.shape)
+        else:
+            mode = validate_positive_int("bw_mode", mode, minimum=0)
+            if np.any(mode > 1):
+                raise ValueError(f"bw_mode code must be 0 (CALC) or 1 (USER), got {mode}.")
+        bw = validate_positive_int("bandwidth", bandwidth)
+        f = dict(
+            rows=validate_positive_int("rows", rows),
+            cols=validate_positive_int("cols", cols),
+            dataflow=dataflow_code(dataflow),
+            ifmap_sram_kb=validate_positive_int("ifmap_sram_kb", ifmap_sram_kb),
+            filter_sram_kb=validate_positive_int("filter_sram_kb", filter_sram_kb),
+            ofmap_sram_kb=validate_positive_int("ofmap_sram_kb", ofmap_sram_kb),
+            bw_mode=mode,
+            bandwidth=bw,
+            ifmap_dram_bw=validate_positive_int(
+                "ifmap_dram_bw", bw if ifmap_dram_bw is None else ifmap_dram_bw),
+            filter_dram_bw=validate_positive_int(
+                "filter_dram_bw", bw if filter_dram_bw is None else filter_dram_bw),
+        )
+        arrs = np.broadcast_arrays(*f.values())
+        return cls(**dict(zip(f.keys(), arrs)))
+
+    @property
+    def shape(self) -> tuple:
+        return np.shape(self.rows)
