@@ -101,14 +101,14 @@ class Gemm:
         return int(np.size(self.M))
 
 
-def _touched(extent, out, filt, stride):
+def _touched(extent, out, filt, stride, valid):
     """Distinct input coordinates read along one axis by ``out`` windows of size ``filt``.
 
     Windows start at ``o * stride``; coordinates at or beyond ``extent`` are not addresses
-    (SCALE-Sim ``calc_ifmap_elem_addr`` marks them -1).
+    (SCALE-Sim ``calc_ifmap_elem_addr`` marks them -1). Without overlap (stride >= filt) every
+    in-range coordinate is distinct (``valid``); with overlap the windows cover one interval.
     """
-    last = (out - 1) * stride
-    return (out - 1) * np.minimum(stride, filt) + np.minimum(filt, extent - last)
+    return np.where(stride >= filt, valid, np.minimum(extent, (out - 1) * stride + filt))
 
 
 def _valid(extent, out, filt, stride):
@@ -168,10 +168,11 @@ class Conv:
         eh, ew = self.ofmap_h, self.ofmap_w
         M = eh * ew
         K = self.filt_h * self.filt_w * self.channels
-        uniq = (_touched(self.ifmap_h, eh, self.filt_h, self.stride)
-                * _touched(self.ifmap_w, ew, self.filt_w, self.stride) * self.channels)
-        valid = (_valid(self.ifmap_h, eh, self.filt_h, self.stride)
-                 * _valid(self.ifmap_w, ew, self.filt_w, self.stride) * self.channels)
+        vh = _valid(self.ifmap_h, eh, self.filt_h, self.stride)
+        vw = _valid(self.ifmap_w, ew, self.filt_w, self.stride)
+        uniq = (_touched(self.ifmap_h, eh, self.filt_h, self.stride, vh)
+                * _touched(self.ifmap_w, ew, self.filt_w, self.stride, vw) * self.channels)
+        valid = vh * vw * self.channels
         return Gemm(M=M, N=self.num_filters, K=K, ifmap_unique=uniq, ifmap_valid=valid,
                     names=self.names)
 
