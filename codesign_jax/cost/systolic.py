@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from codesign_jax.cost._systolic_user import user_mode_fields
 from codesign_jax.hardware import SystolicArray
 from codesign_jax.workloads import Gemm
 
@@ -65,6 +66,24 @@ _SETS = 100            # read_buffer_estimate_bw.set_params: 100 sets per buffer
 _ACTIVE_SETS = 50      # active_buf_frac = 0.5 -> 50 active sets
 
 
+def _where(xp, cond, a, b):
+    """``xp.where`` that resolves at trace time when ``cond`` is a Python/NumPy bool.
+
+    A static dataflow or bandwidth mode (a Python int in the design) then specialises the model:
+    the other dataflows' formulas are never traced.
+    """
+    if isinstance(cond, (bool, np.bool_)):
+        return a if cond else b
+    return xp.where(cond, a, b)
+
+
+def _static_or_array(xp, v):
+    """Python ints / 0-d NumPy values stay static (see :func:`_where`); others become arrays."""
+    if isinstance(v, (int, np.integer)) or (isinstance(v, np.ndarray) and v.ndim == 0):
+        return np.int64(v)
+    return xp.asarray(v)
+
+
 def _cdiv(xp, a, b):
     """ceil(a / b) for non-negative float64 integers (exact: both < 2**53)."""
     return xp.ceil(a / b)
@@ -76,9 +95,9 @@ def operand_shapes(xp, M, N, K, dataflow):
     os: (M, N, K); ws: (K, N, M); is: (K, M, N).
     """
     os_, ws_ = dataflow == 0, dataflow == 1
-    Sr = xp.where(os_, M, K)
-    Sc = xp.where(os_ | ws_, N, M)
-    T = xp.where(os_, K, xp.where(ws_, M, N))
+    Sr = _where(xp, os_, M, K)
+    Sc = _where(xp, os_ | ws_, N, M)
+    T = _where(xp, os_, K, _where(xp, ws_, M, N))
     return Sr, Sc, T
 
 
@@ -92,7 +111,7 @@ def compute_cycles(xp, M, N, K, rows, cols, dataflow):
     M, N, K, R, C = f(M), f(N), f(K), f(rows), f(cols)
     Sr, Sc, T = operand_shapes(xp, M, N, K, dataflow)
     folds = _cdiv(xp, Sr, R) * _cdiv(xp, Sc, C)
-    L = R + C + T - 2 + xp.where(dataflow == 0, 0.0, R)
+    L = R + C + T - 2 + _where(xp, dataflow == 0, 0.0, R)
     return folds * L - 1
 
 
@@ -108,20 +127,20 @@ def _block_repeat_misses(xp, b, bl, n_full, reps, cap):
     repeat = reps > 1
     # Full blocks smaller than an epoch: flushes every (i0 - 1) blocks after the first at i0.
     i0 = xp.maximum(_cdiv(xp, cap, b), 2.0)
-    n_fl = xp.where(n_full >= i0, xp.floor((n_full - i0) / (i0 - 1)) + 1, 0.0)
+    n_fl = _where(xp, n_full >= i0, xp.floor((n_full - i0) / (i0 - 1)) + 1, 0.0)
     extra_small = n_fl * (cap - (i0 - 1) * b)
     last_flush = i0 + (n_fl - 1) * (i0 - 1)
-    fill_small = xp.where(n_fl > 0, b + (n_full - last_flush) * b, n_full * b)
+    fill_small = _where(xp, n_fl > 0, b + (n_full - last_flush) * b, n_full * b)
     # Full blocks at least an epoch large: every read misses.
     big = b >= cap
-    miss_full = xp.where(big, n_full * b * reps, n_full * b + extra_small)
-    fill = xp.where(big, xp.mod(n_full * b * reps, cap), fill_small)
+    miss_full = _where(xp, big, n_full * b * reps, n_full * b + extra_small)
+    fill = _where(xp, big, xp.mod(n_full * b * reps, cap), fill_small)
     # The last block enters with epoch fill `fill`.
     last_big = bl >= cap
-    miss_last = xp.where(last_big, bl * reps,
-                         bl + xp.where(fill + bl >= cap, cap - fill, 0.0))
+    miss_last = _where(xp, last_big, bl * reps,
+                         bl + _where(xp, fill + bl >= cap, cap - fill, 0.0))
     repeated = miss_full + miss_last
-    return xp.where(repeat, repeated, n_full * b + bl)
+    return _where(xp, repeat, repeated, n_full * b + bl)
 
 
 def _epoch_cap(xp, kb):
@@ -142,7 +161,7 @@ def _calc_read_dram(xp, unique, misses, first_req, kb):
     n_sets = _cdiv(xp, unique, per_set)
     start_fit = -_cdiv(xp, n_sets * per_set, _CALC_READ_BW)
     start_trig = first_req - _cdiv(xp, cap, _CALC_READ_BW)
-    return xp.where(triggered, start_trig, start_fit), triggered
+    return _where(xp, triggered, start_trig, start_fit), triggered
 
 
 def systolic_metrics(xp, g: Any, a: Any) -> dict:
@@ -161,16 +180,16 @@ def systolic_metrics(xp, g: Any, a: Any) -> dict:
     M, N, K = f(g.M), f(g.N), f(g.K)
     u_if, v_if = f(g.ifmap_unique), f(g.ifmap_valid)
     R, C = f(a.rows), f(a.cols)
-    df = xp.asarray(a.dataflow)
+    df = _static_or_array(xp, a.dataflow)
     is_os, is_ws, is_is = df == 0, df == 1, df == 2
-    user = xp.asarray(a.bw_mode) == 1
+    user = _static_or_array(xp, a.bw_mode) == 1
 
     Sr, Sc, T = operand_shapes(xp, M, N, K, df)
     fr, fc = _cdiv(xp, Sr, R), _cdiv(xp, Sc, C)
     folds = fr * fc
     ru0, cu0 = xp.minimum(R, Sr), xp.minimum(C, Sc)       # first fold (fr = fc = 0)
     ru_l, cu_l = Sr - (fr - 1) * R, Sc - (fc - 1) * C     # last fold (fr, fc = last)
-    L = R + C + T - 2 + xp.where(is_os, 0.0, R)           # demand rows per fold
+    L = R + C + T - 2 + _where(xp, is_os, 0.0, R)           # demand rows per fold
     last = (folds - 1) * L                                # first demand row of the last fold
     macs = M * N * K
 
@@ -179,14 +198,14 @@ def systolic_metrics(xp, g: Any, a: Any) -> dict:
     mapping_eff = Sr * Sc / (folds * R * C)
     # compute util: per fold mac_used*T / (R*C*cycles_this_fold); cycles_this_fold =
     # demand rows + cols - 1 = R+C+T-2 (os) or 2R+2C+T-3 (ws, is).
-    cyc_fold = xp.where(is_os, R + C + T - 2, 2 * R + 2 * C + T - 3)
+    cyc_fold = _where(xp, is_os, R + C + T - 2, 2 * R + 2 * C + T - 3)
     compute_util = Sr * Sc * T / (R * C * cyc_fold * folds)
 
     # --- SRAM requests (systolic_compute_*: ifmap_reads/filter_reads/ofmap_writes) ------------
-    sram_if = xp.where(is_is, Sr * Sc, fc * Sr * T)
-    sram_fl = xp.where(is_os, fr * Sc * T, xp.where(is_ws, Sr * Sc, fc * Sr * T))
+    sram_if = _where(xp, is_is, Sr * Sc, fc * Sr * T)
+    sram_fl = _where(xp, is_os, fr * Sc * T, _where(xp, is_ws, Sr * Sc, fc * Sr * T))
     # os also adds rows+cols of the padded fold per fold (create_ofmap_demand_mat quirk).
-    sram_of = xp.where(is_os, Sr * Sc + folds * (R + C), fr * T * Sc)
+    sram_of = _where(xp, is_os, Sr * Sc + folds * (R + C), fr * T * Sc)
 
     # --- SRAM start/stop: first/last demand row holding a real address; reads are served
     # one cycle later (hit latency 1), writes the same cycle (double_buffered_scratchpad).
@@ -197,30 +216,30 @@ def systolic_metrics(xp, g: Any, a: Any) -> dict:
     stat_stop = last + R
     strm_start = R + 1
     strm_stop = last + R + T + ru_l - 1
-    sram_if_start = xp.where(is_os, 1.0, xp.where(is_ws, strm_start, stat_start))
-    sram_if_stop = xp.where(is_os, last + ru_l + T - 1, xp.where(is_ws, strm_stop, stat_stop))
-    sram_fl_start = xp.where(is_os, 1.0, xp.where(is_ws, stat_start, strm_start))
-    sram_fl_stop = xp.where(is_os, last + cu_l + T - 1, xp.where(is_ws, stat_stop, strm_stop))
-    sram_of_start = xp.where(is_os, T - 1 + R - ru0, 2 * R - 1)
-    sram_of_stop = xp.where(is_os, last + T + R + cu_l - 3, last + 2 * R + T + cu_l - 3)
+    sram_if_start = _where(xp, is_os, 1.0, _where(xp, is_ws, strm_start, stat_start))
+    sram_if_stop = _where(xp, is_os, last + ru_l + T - 1, _where(xp, is_ws, strm_stop, stat_stop))
+    sram_fl_start = _where(xp, is_os, 1.0, _where(xp, is_ws, stat_start, strm_start))
+    sram_fl_stop = _where(xp, is_os, last + cu_l + T - 1, _where(xp, is_ws, stat_stop, strm_stop))
+    sram_of_start = _where(xp, is_os, T - 1 + R - ru0, 2 * R - 1)
+    sram_of_stop = _where(xp, is_os, last + T + R + cu_l - 3, last + 2 * R + T + cu_l - 3)
 
     # --- DRAM reads (CALC: read_buffer_estimate_bw epochs) --------------------------------------
     u_fl = K * N
     cap_if = _epoch_cap(xp, f(a.ifmap_sram_kb))
     cap_fl = _epoch_cap(xp, f(a.filter_sram_kb))
     # ifmap: os/ws re-stream the whole im2col ifmap once per column fold; is reads it once.
-    if_passes = xp.where(is_is, 1.0, fc)
-    dram_if = xp.where(u_if < cap_if, u_if, xp.where(v_if > u_if, if_passes * u_if,
+    if_passes = _where(xp, is_is, 1.0, fc)
+    dram_if = _where(xp, u_if < cap_if, u_if, _where(xp, v_if > u_if, if_passes * u_if,
                                                      if_passes * v_if))
     # filter: os re-reads each column block ceil(Sr/R) times in a row; ws reads it once;
     # is re-streams the whole filter once per column fold.
     b_full = T * C
     dram_fl_os = _block_repeat_misses(xp, b_full, T * cu_l, fc - 1, fr, cap_fl)
-    dram_fl = xp.where(u_fl < cap_fl, u_fl,
-                       xp.where(is_os, dram_fl_os, xp.where(is_ws, u_fl, fc * u_fl)))
+    dram_fl = _where(xp, u_fl < cap_fl, u_fl,
+                       _where(xp, is_os, dram_fl_os, _where(xp, is_ws, u_fl, fc * u_fl)))
     # first cycle each operand is demanded (first_request_rcvd_cycle)
-    first_if = xp.where(is_ws, R, xp.where(is_is, R - ru0, 0.0))
-    first_fl = xp.where(is_ws, R - ru0, xp.where(is_is, R, 0.0))
+    first_if = _where(xp, is_ws, R, _where(xp, is_is, R - ru0, 0.0))
+    first_fl = _where(xp, is_ws, R - ru0, _where(xp, is_is, R, 0.0))
     dram_if_start, trig_if = _calc_read_dram(xp, u_if, dram_if, first_if,
                                              f(a.ifmap_sram_kb))
     dram_fl_start, trig_fl = _calc_read_dram(xp, u_fl, dram_fl, first_fl,
@@ -230,30 +249,19 @@ def systolic_metrics(xp, g: Any, a: Any) -> dict:
     total_cycles = folds * L - 1
     stall = xp.zeros_like(total_cycles)
     # every ofmap write reaches DRAM: os writes each output once, ws/is once per row fold.
-    n_of = xp.where(is_os, Sr * Sc, sram_of)
-    of_bw = xp.where(user, f(a.bandwidth), C)    # CALC: ofmap_backing_bw = arr_col
+    n_of = _where(xp, is_os, Sr * Sc, sram_of)
+    of_bw = _where(xp, user, f(a.bandwidth), C)    # CALC: ofmap_backing_bw = arr_col
     of_start, of_stop, of_writes = _ofmap_drain(xp, n_of, total_cycles, of_bw,
                                                 f(a.ofmap_sram_kb))
 
-    dram_if_stop = xp.where(trig_if, _trigger_stop(xp, dram_if, cap_if, sram_if_stop), -1.0)
-    dram_fl_stop = xp.where(trig_fl, _trigger_stop(xp, dram_fl, cap_fl, sram_fl_stop), -1.0)
+    dram_if_stop = _where(xp, trig_if, _trigger_stop(xp, dram_if, cap_if, sram_if_stop), -1.0)
+    dram_fl_stop = _where(xp, trig_fl, _trigger_stop(xp, dram_fl, cap_fl, sram_fl_stop), -1.0)
 
     incl_prefetch = of_stop - xp.minimum(dram_if_start, dram_fl_start)
     out = {
         "total_cycles_incl_prefetch": incl_prefetch,
         "total_cycles": total_cycles,
         "stall_cycles": stall,
-        # single_layer_sim.calc_report_data: num_compute*100 / (total_cycles * R*C)
-        "overall_util_pct": macs * 100.0 / (total_cycles * R * C),
-        "mapping_eff_pct": mapping_eff * 100.0,
-        "compute_util_pct": compute_util * 100.0,
-        "avg_ifmap_sram_bw": sram_if / total_cycles,
-        "avg_filter_sram_bw": sram_fl / total_cycles,
-        "avg_ofmap_sram_bw": sram_of / total_cycles,
-        # calc_report_data: reads / (stop - start + 1)
-        "avg_ifmap_dram_bw": dram_if / (dram_if_stop - dram_if_start + 1),
-        "avg_filter_dram_bw": dram_fl / (dram_fl_stop - dram_fl_start + 1),
-        "avg_ofmap_dram_bw": of_writes / (of_stop - of_start + 1),
         "sram_ifmap_start": sram_if_start,
         "sram_ifmap_stop": sram_if_stop,
         "sram_ifmap_reads": sram_if,
@@ -272,10 +280,39 @@ def systolic_metrics(xp, g: Any, a: Any) -> dict:
         "dram_ofmap_start": of_start,
         "dram_ofmap_stop": of_stop,
         "dram_ofmap_writes": of_writes,
+    }
+    if not (isinstance(user, (bool, np.bool_)) and not user):
+        # USER bandwidth mode: read_buffer / write_buffer with the user's bandwidths stall.
+        q = dict(Sr=Sr, Sc=Sc, T=T, R=R, C=C, fr=fr, fc=fc, folds=folds, L=L, ru0=ru0, cu0=cu0,
+                 ru_l=ru_l, cu_l=cu_l, is_os=is_os, is_ws=is_ws, is_is=is_is,
+                 total_cycles=total_cycles, u_if=u_if, v_if=v_if, u_fl=u_fl, n_of=n_of,
+                 ifmap_sram_kb=f(a.ifmap_sram_kb), filter_sram_kb=f(a.filter_sram_kb),
+                 ofmap_sram_kb=f(a.ofmap_sram_kb), bw_if=f(a.ifmap_dram_bw),
+                 bw_fl=f(a.filter_dram_bw), bw_of=f(a.bandwidth), **{
+                     k: out[k] for k in out if k.startswith("sram_")})
+        q = {k: (v if isinstance(v, (bool, np.bool_)) else xp.asarray(v)) for k, v in q.items()}
+        for k, v in user_mode_fields(xp, q).items():
+            out[k] = _where(xp, user, v, out[k])
+    total_cycles = out["total_cycles"]
+    out.update({
+        # single_layer_sim.calc_report_data: num_compute*100 / (total_cycles * R*C)
+        "overall_util_pct": macs * 100.0 / (total_cycles * R * C),
+        "mapping_eff_pct": mapping_eff * 100.0,
+        "compute_util_pct": compute_util * 100.0,
+        "avg_ifmap_sram_bw": sram_if / total_cycles,
+        "avg_filter_sram_bw": sram_fl / total_cycles,
+        "avg_ofmap_sram_bw": sram_of / total_cycles,
+        # calc_report_data: reads / (stop - start + 1)
+        "avg_ifmap_dram_bw": out["dram_ifmap_reads"] / (
+            out["dram_ifmap_stop"] - out["dram_ifmap_start"] + 1),
+        "avg_filter_dram_bw": out["dram_filter_reads"] / (
+            out["dram_filter_stop"] - out["dram_filter_start"] + 1),
+        "avg_ofmap_dram_bw": out["dram_ofmap_writes"] / (
+            out["dram_ofmap_stop"] - out["dram_ofmap_start"] + 1),
         "macs": macs,
         "folds": folds,
-    }
-    shape = xp.broadcast_shapes(*(xp.shape(v) for v in out.values()))
+    })
+    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
     return {k: xp.broadcast_to(v, shape) for k, v in out.items()}
 
 
@@ -307,11 +344,11 @@ def _ofmap_drain(xp, n, total_cycles, bw, kb):
     rem = n - xp.floor((n - 1) / half) * half
     stop_drain = total_cycles + _cdiv(xp, rem, bw)
     start_drain = xp.floor(total_cycles * (half + 1) / n)
-    start = xp.where(fits, total_cycles, start_drain)
-    stop = xp.where(fits, stop_fit, stop_drain)
+    start = _where(xp, fits, total_cycles, start_drain)
+    stop = _where(xp, fits, stop_fit, stop_drain)
     # each in-compute drain forces out a partial line; SCALE-Sim counts the padded slots of
     # the first such line (empty_drain_buf counts -1s only in a drain's last line): bw - 1 more.
-    writes = xp.where(fits, n, n + bw - 1)
+    writes = _where(xp, fits, n, n + bw - 1)
     return start, stop, writes
 
 
