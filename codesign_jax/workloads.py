@@ -25,6 +25,7 @@ import numpy as np
 from flax import struct
 
 __all__ = [
+    "GEMM_ARRAY_FIELDS",
     "Gemm",
     "Conv",
     "Topology",
@@ -60,6 +61,10 @@ def validate_positive_int(name: str, value, *, minimum: int = 1) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+GEMM_ARRAY_FIELDS = ("M", "N", "K", "ifmap_unique", "ifmap_valid", "ofmap_w", "filt_h", "filt_w",
+                     "channels", "last_h", "last_w")
+
+
 @struct.dataclass
 class Gemm:
     """A table of GEMMs ``out[M, N] = A[M, K] @ B[K, N]`` (int arrays, any common batch shape).
@@ -71,6 +76,12 @@ class Gemm:
     distinct ifmap words the operand touches and the number of its ``M*K`` entries that are real
     addresses (SCALE-Sim marks window positions that fall off the ifmap edge with -1,
     ``operand_matrix.calc_ifmap_elem_addr``). For a plain GEMM both equal ``M*K``.
+
+    Lowered convolutions also carry their window geometry (``None`` for a plain GEMM, whose
+    windows never leave the ifmap): ``ofmap_w`` (pixels per ofmap row), ``filt_h``, ``filt_w``,
+    ``channels`` and ``last_h``/``last_w``, the in-range filter rows/cols of the last ofmap
+    row/column's windows (``ifmap - (ofmap - 1) * stride``, may be <= 0). They locate the -1
+    entries that move SCALE-Sim's last ifmap SRAM request (the DETAILED report's stop cycle).
     """
 
     M: np.ndarray
@@ -79,6 +90,12 @@ class Gemm:
     ifmap_unique: np.ndarray
     ifmap_valid: np.ndarray
     names: tuple = struct.field(pytree_node=False, default=())
+    ofmap_w: np.ndarray | None = None
+    filt_h: np.ndarray | None = None
+    filt_w: np.ndarray | None = None
+    channels: np.ndarray | None = None
+    last_h: np.ndarray | None = None
+    last_w: np.ndarray | None = None
 
     @classmethod
     def create(cls, M, N, K, names: Sequence[str] = ()) -> "Gemm":
@@ -92,6 +109,25 @@ class Gemm:
     @property
     def macs(self) -> np.ndarray:
         return self.M * self.N * self.K
+
+    def with_geometry(self) -> "Gemm":
+        """This table with conv window geometry filled in; a plain GEMM is SCALE-Sim's 1-channel
+        ``M x K`` ifmap under a ``1 x K`` filter (topologies.load_arrays_gemm)."""
+        if self.ofmap_w is not None:
+            return self
+        one = np.ones_like(np.asarray(self.M))
+        return self.replace(ofmap_w=one, filt_h=one, filt_w=np.asarray(self.K), channels=one,
+                            last_h=one, last_w=np.asarray(self.K))
+
+    @classmethod
+    def concat(cls, tables: Sequence["Gemm"]) -> "Gemm":
+        """Concatenates 1-D tables along the layer axis (geometry kept if any table has it)."""
+        if any(t.ofmap_w is not None for t in tables):
+            tables = [t.with_geometry() for t in tables]
+        names = tuple(n for t in tables for n in (t.names or ("",) * len(t)))
+        fields = [f for f in GEMM_ARRAY_FIELDS if getattr(tables[0], f) is not None]
+        return cls(names=names, **{f: np.concatenate([np.ravel(getattr(t, f)) for t in tables])
+                                   for f in fields})
 
     @property
     def shape(self) -> tuple:
@@ -174,7 +210,9 @@ class Conv:
                 * _touched(self.ifmap_w, ew, self.filt_w, self.stride, vw) * self.channels)
         valid = vh * vw * self.channels
         return Gemm(M=M, N=self.num_filters, K=K, ifmap_unique=uniq, ifmap_valid=valid,
-                    names=self.names)
+                    names=self.names, ofmap_w=ew, filt_h=self.filt_h, filt_w=self.filt_w,
+                    channels=self.channels, last_h=self.ifmap_h - (eh - 1) * self.stride,
+                    last_w=self.ifmap_w - (ew - 1) * self.stride)
 
     def __len__(self) -> int:
         return int(np.size(self.ifmap_h))

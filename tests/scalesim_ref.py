@@ -33,8 +33,7 @@ def batch(rows):
     """Stacks rows into one Gemm and one SystolicArray batch of shape [n_rows]."""
     gs = [row_gemm(x) for x in rows]
     arrs = [row_array(x) for x in rows]
-    g = Gemm(**{k: np.concatenate([np.ravel(getattr(v, k)) for v in gs])
-                for k in ("M", "N", "K", "ifmap_unique", "ifmap_valid")})
+    g = Gemm.concat(gs)
     a = SystolicArray(**{k: np.concatenate([np.ravel(getattr(v, k)) for v in arrs])
                          for k in SystolicArray.__dataclass_fields__})
     return g, a

@@ -26,6 +26,7 @@ their timing follow the steady-state closed form in :func:`_ofmap_drain`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -218,6 +219,10 @@ def systolic_metrics(xp, g: Any, a: Any) -> dict:
     strm_stop = last + R + T + ru_l - 1
     sram_if_start = _where(xp, is_os, 1.0, _where(xp, is_ws, strm_start, stat_start))
     sram_if_stop = _where(xp, is_os, last + ru_l + T - 1, _where(xp, is_ws, strm_stop, stat_stop))
+    if getattr(g, "ofmap_w", None) is not None:
+        sram_if_stop = _where(xp, is_os, _os_ifmap_stop(xp, g, R, L, fr, fc),
+                              _where(xp, is_ws, _ws_ifmap_stop(xp, g, R, last, fr),
+                                     _is_ifmap_stop(xp, g, R, C, L, fr, fc)))
     sram_fl_start = _where(xp, is_os, 1.0, _where(xp, is_ws, stat_start, strm_start))
     sram_fl_stop = _where(xp, is_os, last + cu_l + T - 1, _where(xp, is_ws, stat_stop, strm_stop))
     sram_of_start = _where(xp, is_os, T - 1 + R - ru0, 2 * R - 1)
@@ -316,6 +321,88 @@ def systolic_metrics(xp, g: Any, a: Any) -> dict:
     return {k: xp.broadcast_to(v, shape) for k, v in out.items()}
 
 
+def _conv_edge(xp, g):
+    """Per-layer window geometry of a lowered conv (operand_matrix.calc_ifmap_elem_addr).
+
+    Returns ``(M, K, cands, lastvalid, first_valid_from)``: ``cands`` are the pixels that can hold
+    the last real ifmap address (the last two of the last two ofmap rows: only the last ofmap
+    row/column's windows leave the ifmap), ``lastvalid(p)`` the last window position of pixel
+    ``p`` holding a real address (-inf if none) and ``first_valid_from(p, k0)`` the first real
+    position ``>= k0`` (+inf if none).
+    """
+    f = lambda x: xp.asarray(x, dtype=xp.float64)
+    M, K, Ew = f(g.M), f(g.K), f(g.ofmap_w)
+    Fh, Fw, Ch = f(g.filt_h), f(g.filt_w), f(g.channels)
+    Eh = M / Ew
+    lh, lw = xp.minimum(Fh, f(g.last_h)), xp.minimum(Fw, f(g.last_w))
+
+    def extent(p):
+        orow = xp.floor(p / Ew)
+        hv = _where(xp, orow == Eh - 1, lh, Fh)
+        wv = _where(xp, p - orow * Ew == Ew - 1, lw, Fw)
+        return hv, wv, (hv >= 1) & (wv >= 1) & (p >= 0)
+
+    def lastvalid(p):
+        hv, wv, ok = extent(p)
+        return _where(xp, ok, ((hv - 1) * Fw + wv - 1) * Ch + Ch - 1, -np.inf)
+
+    def first_valid_from(p, k0):
+        hv, wv, ok = extent(p)
+        cr0 = xp.floor(k0 / (Fw * Ch))
+        cc0 = xp.floor((k0 - cr0 * Fw * Ch) / Ch)
+        nxt = _where(xp, cr0 + 1 < hv, (cr0 + 1) * Fw * Ch, np.inf)
+        return _where(xp, ok, _where(xp, (cr0 < hv) & (cc0 < wv), k0, nxt), np.inf)
+
+    cands = (M - 1, M - 2, M - 1 - Ew, M - 2 - Ew)
+    return M, K, cands, lastvalid, first_valid_from
+
+
+def _last_real_pixel(xp, cands, lastvalid):
+    """The last pixel with at least one real ifmap address (among the edge candidates)."""
+    return functools.reduce(xp.maximum, [_where(xp, lastvalid(p) >= 0, p, -1.0) for p in cands])
+
+
+def _os_ifmap_stop(xp, g, R, L, fr, fc):
+    """os ifmap SRAM stop: pixel p's window element k is demanded at fold row (p - fold's first
+    pixel) + k (systolic_compute_os.create_ifmap_demand_mat skew); -1 entries are not requests."""
+    M, K, cands, lastvalid, _ = _conv_edge(xp, g)
+    fr_star = xp.floor(_last_real_pixel(xp, cands, lastvalid) / R)   # its row fold
+    p0 = fr_star * R
+    val = functools.reduce(xp.maximum, [_where(xp, p >= p0, p - p0 + lastvalid(p), -np.inf)
+                                        for p in cands])
+    return ((fc - 1) * fr + fr_star) * L + val + 1
+
+
+def _ws_ifmap_stop(xp, g, R, last, fr):
+    """ws ifmap SRAM stop: in the last fold (window positions k0..K-1) pixel p's position k is
+    demanded at row R + p + (k - k0) (systolic_compute_ws.create_ifmap_demand_mat)."""
+    M, K, cands, lastvalid, _ = _conv_edge(xp, g)
+    k0 = (fr - 1) * R
+    val = functools.reduce(xp.maximum, [
+        _where(xp, lastvalid(p) >= k0, p + lastvalid(p) - k0, -np.inf) for p in cands])
+    return last + R + val + 1
+
+
+def _is_ifmap_stop(xp, g, R, C, L, fr, fc):
+    """is ifmap SRAM stop: a stationary block (positions k0.., one column fold of pixels) is
+    demanded flipped, position k0 + t at row R - 1 - t (systolic_compute_is); folds whose block
+    holds no real address issue no request."""
+    M, K, cands, lastvalid, first_valid_from = _conv_edge(xp, g)
+    fc_star = xp.floor(_last_real_pixel(xp, cands, lastvalid) / C)   # its column fold
+    p0, p1 = fc_star * C, (fc_star + 1) * C
+    inb = lambda p: (p >= p0) & (p < p1)
+    # an interior pixel (never off the edge) in the block makes every position real
+    interior = inb(cands[3]) & (lastvalid(cands[3]) >= K - 1)
+    kmax = functools.reduce(xp.maximum, [_where(xp, inb(p), lastvalid(p), -np.inf)
+                                         for p in cands])
+    fr_star = _where(xp, interior, fr - 1, xp.floor(xp.maximum(kmax, 0.0) / R))
+    k0 = fr_star * R
+    t = functools.reduce(xp.minimum, [_where(xp, inb(p), first_valid_from(p, k0), np.inf)
+                                      for p in cands]) - k0
+    t = _where(xp, interior, 0.0, t)
+    return (fc_star * fr + fr_star) * L + R - t
+
+
 def _trigger_stop(xp, misses, cap, sram_stop):
     """Last DRAM read cycle once the epoch logic triggered: one cycle after the demand cycle of
     the last epoch-completing miss (manage_prefetches sets last_prefetch_end_cycle = cycle).
@@ -365,9 +452,22 @@ class SystolicReport:
             raise AttributeError(name) from None
 
 
-@jax.jit
-def _systolic_cost_jit(g, a):
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _systolic_cost_jit(g, a, dataflow, bw_mode):
+    if dataflow is not None:
+        a = a.replace(dataflow=dataflow)
+    if bw_mode is not None:
+        a = a.replace(bw_mode=bw_mode)
     return systolic_metrics(jnp, g, a)
+
+
+def _uniform(v):
+    """The single value of a concrete array whose entries are all equal, else None."""
+    try:
+        arr = np.asarray(v)
+    except (TypeError, jax.errors.TracerArrayConversionError):
+        return None
+    return int(arr.flat[0]) if arr.size and np.all(arr == arr.flat[0]) else None
 
 
 def systolic_cost(gemm: Gemm, array: SystolicArray) -> SystolicReport:
@@ -375,9 +475,11 @@ def systolic_cost(gemm: Gemm, array: SystolicArray) -> SystolicReport:
 
     Args:
       gemm: layers, fields of shape ``[...]``.
-      array: designs, fields broadcastable against the layers' shape.
+      array: designs, fields broadcastable against the layers' shape. A dataflow or bandwidth
+        mode shared by every design is compiled in statically (only its formulas are traced).
 
     Returns:
       :class:`SystolicReport` whose fields are float64 arrays of the broadcast shape.
     """
-    return SystolicReport(_systolic_cost_jit(gemm, array))
+    return SystolicReport(_systolic_cost_jit(gemm, array, _uniform(array.dataflow),
+                                             _uniform(array.bw_mode)))
