@@ -2,8 +2,10 @@
 
 Rows: the 13 ``stall_user`` rows of scalesim_reference.csv and scalesim_user_extra.csv (300
 small USER-mode runs: os/ws/is, GEMM and conv, 1-64 KB SRAMs, bandwidth 1-32, arrays 4x4-64x64).
-The exact parts of the model are asserted exactly; the lap-count approximation is held to its
-measured error (regression bounds, not the accuracy bar).
+The window recurrence (_systolic_user_scan.read_buffer_events) makes prefetch counts exact, so
+DRAM reads/start/stop are asserted at their measured exact-match rates; total cycles are held to
+the accuracy bar (within 3% on >= 95% of all USER rows). The numpy reference and the jitted jax
+loop must agree exactly.
 """
 
 import numpy as np
@@ -47,15 +49,24 @@ def build_q(xp, g, a):
         bw_if=f(a.ifmap_dram_bw), bw_fl=f(a.filter_dram_bw), bw_of=f(a.bandwidth))
 
 
-def _run(name):
+def _run(name, xp=np):
     rows = [r for r in load_rows(name) if r["bw_mode"] == "USER"]
     g, a = batch(rows)
-    return rows, U.user_mode_fields(np, build_q(np, g, a))
+    return rows, U.user_mode_fields(xp, build_q(xp, g, a))
+
+
+_CACHE = {}
+
+
+def _case(name):
+    if name not in _CACHE:
+        _CACHE[name] = _run(name)
+    return _CACHE[name]
 
 
 @pytest.fixture(scope="module", params=["scalesim_reference.csv", "scalesim_user_extra.csv"])
 def case(request):
-    return _run(request.param)
+    return _case(request.param)
 
 
 def _rel(m, r):
@@ -74,6 +85,22 @@ def test_reference_has_user_rows():
     assert len([r for r in load_rows() if r["group"] == "stall_user"]) == 13
 
 
+def test_total_cycles_accuracy_bar():
+    """total_cycles within 3% of SCALE-Sim on >= 95% of all USER rows (measured: 13/13 and
+    285/300); exact on >= 90% of the generated rows (measured 91.7%)."""
+    hits, n = 0, 0
+    for name, floor in (("scalesim_reference.csv", 1.0), ("scalesim_user_extra.csv", 0.95)):
+        rows, out = _case(name)
+        ok = _rel(out["total_cycles"], ref(rows, "total_cycles")) <= 0.03
+        assert np.mean(ok) >= floor, (name, np.mean(ok))
+        hits, n = hits + ok.sum(), n + ok.size
+    assert hits / n >= 0.95
+    rows, out = _case("scalesim_user_extra.csv")
+    assert np.mean(out["total_cycles"] == ref(rows, "total_cycles")) >= 0.90
+    np.testing.assert_array_equal(out["stall_cycles"],
+                                  out["total_cycles"] - (out["total_cycles"] - out["stall_cycles"]))
+
+
 def test_dram_start_exact(case):
     # read_buffer.prefetch_active_buffer: first response at -ceil(A/bw) (capped at the matrix)
     rows, out = case
@@ -81,30 +108,28 @@ def test_dram_start_exact(case):
         np.testing.assert_array_equal(out[f"dram_{op}_start"], ref(rows, f"dram_{op}_start"))
 
 
+def test_prefetch_counts_exact(case):
+    """DRAM reads and stop follow from the exact number of new_prefetch calls. Measured: all
+    rows exact except 5 convolution ifmaps (im2col duplicates hit in other sets)."""
+    rows, out = case
+    for op, floor in (("ifmap", 0.98), ("filter", 1.0)):
+        for w in ("reads", "stop"):
+            eq = out[f"dram_{op}_{w}"] == ref(rows, f"dram_{op}_{w}")
+            assert np.mean(eq) >= floor, (op, w, np.mean(eq))
+    gemm = np.asarray([r["input_type"] == "gemm" for r in rows])
+    np.testing.assert_array_equal(out["dram_ifmap_reads"][gemm], ref(rows, "dram_ifmap_reads")[gemm])
+
+
 def test_reads_are_whole_prefetches(case):
     # num_access = ceil(A/bw)*bw + k * ceil(P/bw)*bw and stop = -1 + k*(ceil(P/bw)+1), same k
     rows, out = case
     for op in ("ifmap", "filter"):
-        st, sp, rd = (ref(rows, f"dram_{op}_{w}") for w in ("start", "stop", "reads"))
         bw = np.asarray([float(r["bandwidth"]) for r in rows])
         kb = np.asarray([float(r[f"{op}_sram_kb"]) for r in rows])
         P = np.floor(kb * 1024) - np.ceil(np.floor(kb * 1024) * 0.5)
         nlp = np.ceil(P / bw)
-        k = (sp + 1) / (nlp + 1)
-        np.testing.assert_allclose(rd, -st * bw + k * nlp * bw)
         k_m = (out[f"dram_{op}_stop"] + 1) / (nlp + 1)
         np.testing.assert_allclose(out[f"dram_{op}_reads"], -out[f"dram_{op}_start"] * bw + k_m * nlp * bw)
-
-
-def test_no_prefetch_rows_exact(case):
-    # operand fits the active window (no new_prefetch): reads/stop exact
-    rows, out = case
-    for op in ("ifmap", "filter"):
-        fit = ref(rows, f"dram_{op}_stop") == -1
-        model_fit = out[f"dram_{op}_stop"] == -1
-        assert np.mean(fit == model_fit) >= 0.95
-        both = fit & model_fit
-        np.testing.assert_array_equal(out[f"dram_{op}_reads"][both], ref(rows, f"dram_{op}_reads")[both])
 
 
 def test_ofmap_writes(case):
@@ -112,14 +137,15 @@ def test_ofmap_writes(case):
     assert np.max(_rel(out["dram_ofmap_writes"], ref(rows, "dram_ofmap_writes"))) < 0.01
 
 
-def test_total_cycles_regression(case):
-    """Measured error of the lap-rate approximation (not the 3% bar): see module docstring."""
-    rows, out = case
-    r = ref(rows, "total_cycles")
-    e = _rel(out["total_cycles"], r)
-    stall = ref(rows, "stall_cycles") > 0
-    assert np.all(out["total_cycles"] >= out["total_cycles"] - out["stall_cycles"])
-    assert np.median(e[stall]) < 0.25
-    assert np.mean(e[~stall] <= 0.03) >= 0.9 if (~stall).any() else True
-    np.testing.assert_allclose(out["stall_cycles"], out["total_cycles"] - (
-        out["total_cycles"] - out["stall_cycles"]))
+def test_jax_matches_numpy():
+    """The jitted lax.while_loop and the numpy loop run the same recurrence: identical."""
+    import jax
+    import jax.numpy as jnp
+    rows = [r for r in load_rows("scalesim_user_extra.csv") if r["bw_mode"] == "USER"][:60]
+    rows += [r for r in load_rows() if r["group"] == "stall_user"][:3]
+    g, a = batch(rows)
+    q = build_q(np, g, a)
+    out_np = U.user_mode_fields(np, q)
+    out_jx = jax.jit(lambda q: U.user_mode_fields(jnp, q))(q)
+    for k, v in out_np.items():
+        np.testing.assert_array_equal(np.asarray(out_jx[k]), v, err_msg=k)

@@ -21,19 +21,29 @@ In USER mode (``InterfaceBandwidth: USER``) SCALE-Sim runs the ifmap/filter SRAM
   ``i + stalls so far``; the array waits for the slowest operand. So a stall-bound layer ends when
   the longer prefetch chain ends (plus the demand lines after its last prefetch).
 
-With ``Wa == Wp == W`` (every integer KB size), the windows tile the unrolled ring, so the
-number of prefetches of a demand stream is ``floor(P_end / W)`` where ``P_end`` is the stream's
-final set position counted with one extra ``n`` per lap. Laps come from (a) re-streaming the
-operand (column folds), (b) the backward jumps of the demand order against the prefetch order:
-fold boundaries of a diagonal-unrolled operand jump back ``w(w-1) - 1`` words, a re-read output-
-stationary filter block jumps back its whole length, and the stationary operand's blocks are
-demanded last row first. Whether a backward jump of ``J`` words crosses the window start depends on
-the window phase, which SCALE-Sim iterates deterministically; we take its expectation under a
-uniform phase, ``min(1, J / (W eps))`` laps per jump (documented residual: the only
-non-exact term).
+The window walk is simulated exactly (``_systolic_user_scan.read_buffer_events``): a recurrence
+over *miss lines* carrying each operand's fold/line cursor, window start ``s`` (mod ``n``) and
+prefetch count ``k``, plus the stall total. Within a fold the demanded ranks are monotone
+(streaming operand: forward along its block's anti-diagonals; stationary operand: backward one row
+per line), so the next line whose set leaves the window ``[s, s+Wa)`` is found in closed form
+(stationary) or by bisection over the fold's lines (streaming, closed-form rank of a line); the
+prefetches it issues follow the modular rule ``ceil(((x - s) mod n - Wa + 1) / Wp)``, which also
+covers the laps of backward jumps. A line with misses is served at
+``out_j = lpc_j + max(0, lpc_j - out_{j-1})`` (``lpc_j = -1 + k_j (ceil(P/bw) + 1)``), and the
+array stalls by the slowest operand. Prefetch counts, hence DRAM reads, start and stop, are exact
+for every GEMM row of the reference data.
+
+Residuals: (1) the ofmap write buffer's stalls (``write_buffer.service_writes`` waiting for
+``empty_drain_buf``) are a steady-state bound, not simulated (the bound wins only when the ofmap
+drain is the bottleneck); (2) a convolution ifmap's im2col duplicates can hit in another set of
+the window (``active_buffer_hit`` tests addresses, not positions) and its -1 entries are not
+skipped in the rank functions: prefetch counts of such ifmaps can be off; (3) SRAM stop cycles
+are shifted by the whole stall.
 """
 
 from __future__ import annotations
+
+from codesign_jax.cost._systolic_user_scan import _Stationary, _Stream, read_buffer_events
 
 __all__ = ["user_mode_fields", "USER_Q_KEYS"]
 
@@ -45,43 +55,18 @@ USER_Q_KEYS = ("Sr", "Sc", "T", "R", "C", "fr", "fc", "folds", "L", "ru_l", "cu_
                "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "bw_if", "bw_fl", "bw_of")
 
 
-def _cdiv(xp, a, b):
-    return xp.ceil(a / b)
-
-
-def _read_buffer(xp, kb, bw, V, Vpad, npass, laps, tail_words, width):
-    """Prefetch count, DRAM reads, DRAM start/stop and chain end of one USER-mode read buffer.
-
-    Args:
-      kb: SRAM KB; bw: DRAM words/cycle; V: valid words of the prefetch matrix; Vpad: its size
-      with -1 padding; npass: natural passes over the ring; laps: expected forced laps;
-      tail_words/width: unused here (kept for the caller's tail estimate).
-    """
-    words = xp.floor(kb * 1024.0)                       # read_buffer.set_params: total_size_elems
-    A = xp.ceil(words * 0.5)                            # active_buf_size (active_buf_frac = 0.5)
+def _buffer(xp, kb, bw, V):
+    """read_buffer.set_params / prepare_hashed_buffer constants of one USER-mode read buffer."""
+    words = xp.floor(kb * 1024.0)                       # set_params: total_size_elems
+    A = xp.ceil(words * 0.5)                            # active_buf_size (active_buf_frac 0.5)
     P = words - A                                       # prefetch_buf_size
-    eps = _cdiv(xp, words, 100.0)                       # prepare_hashed_buffer: elems_per_set
-    n = xp.floor(V / eps) + 1.0                         # prepare_hashed_buffer: num_lines (last may be empty)
-    Wa = xp.minimum(_cdiv(xp, A, eps), n)               # num_active_buf_lines
-    Wp = xp.minimum(_cdiv(xp, P, eps), n - Wa)          # num_prefetch_buf_lines
-    fits = Wp <= 0                                      # whole operand in the active window: no new_prefetch
-    Wp_s = xp.maximum(Wp, 1.0)
-    last_set = xp.floor((V - 1.0) / eps)                # set of the last word of the ring
-    # window k covers unrolled sets [k Wp, k Wp + Wa): prefetches = window index of the end point
-    p_end = (npass - 1.0 + laps) * n + last_set
-    adv = xp.where(fits, 0.0, xp.floor(xp.maximum(p_end - (Wa - Wp_s), 0.0) / Wp_s))
-    nl_a = xp.minimum(_cdiv(xp, A, bw), _cdiv(xp, Vpad, bw))   # prefetch_active_buffer: num_lines
-    nl_p = _cdiv(xp, P, bw)                                     # new_prefetch: num_lines
-    reads = nl_a * bw + adv * nl_p * bw                         # num_access
-    start = -nl_a                                               # prefetch_active_buffer cycles_arr[0] + latency
-    stop = -1.0 + adv * (nl_p + 1.0)                            # new_prefetch: last_prefetch_cycle chain
-    # words demanded after the final prefetch was triggered (its window's first set onward)
-    after = (p_end - xp.floor(p_end / Wp_s) * Wp_s) * eps
-    return adv, reads, start, stop, after, W_eps(Wp_s, eps)
-
-
-def W_eps(Wp, eps):
-    return Wp * eps
+    eps = xp.ceil(words / 100.0)                        # prepare_hashed_buffer: elems_per_set
+    n = xp.floor(V / eps) + 1.0                         # prepare_hashed_buffer: num_lines
+    Wa = xp.minimum(xp.ceil(A / eps), n)                # num_active_buf_lines
+    Wp = xp.minimum(xp.ceil(P / eps), n - Wa)           # num_prefetch_buf_lines
+    nl_p = xp.ceil(P / bw)                              # new_prefetch: num_lines
+    return dict(eps=eps, n=n, Wa=Wa, Wp=xp.maximum(Wp, 1.0), fits=Wp <= 0,
+                per=nl_p + 1.0, nl_p=nl_p, A=A)
 
 
 def user_mode_fields(xp, q: dict) -> dict:
@@ -101,121 +86,98 @@ def user_mode_fields(xp, q: dict) -> dict:
     """
     from codesign_jax.cost.systolic import _ofmap_drain
 
-    Sr, Sc, T, R, C = q["Sr"], q["Sc"], q["T"], q["R"], q["C"]
-    fr, fc, F, L = q["fr"], q["fc"], q["folds"], q["L"]
-    ru_l, cu_l = q["ru_l"], q["cu_l"]
-    is_os, is_ws, is_is = q["is_os"], q["is_ws"], q["is_is"]
-    v_if, u_fl = q["v_if"], q["u_fl"]
-    t0 = q["total_cycles"]
-    kb_if, kb_fl, kb_of = q["ifmap_sram_kb"], q["filter_sram_kb"], q["ofmap_sram_kb"]
-    bw_if, bw_fl, bw_of = q["bw_if"], q["bw_fl"], q["bw_of"]
+    shape = xp.broadcast_shapes(*(xp.shape(q[k]) for k in USER_Q_KEYS))
+    g = {k: q[k] if _static(q[k]) else xp.reshape(xp.broadcast_to(xp.asarray(q[k]), shape), (-1,))
+         for k in USER_Q_KEYS}
+    f64 = lambda v: xp.asarray(v, dtype=xp.float64)
+    Sr, Sc, T, R, C = (f64(g[k]) for k in ("Sr", "Sc", "T", "R", "C"))
+    fr, fc, F, L = (f64(g[k]) for k in ("fr", "fc", "folds", "L"))
+    ru_l, cu_l = f64(g["ru_l"]), f64(g["cu_l"])
+    is_os, is_ws, is_is = g["is_os"], g["is_ws"], g["is_is"]
+    t0 = f64(g["total_cycles"])
+    bw_if, bw_fl, bw_of = f64(g["bw_if"]), f64(g["bw_fl"]), f64(g["bw_of"])
 
-    def _win(kb, V):
-        words = xp.floor(kb * 1024.0)
-        A = xp.ceil(words * 0.5)
-        eps = _cdiv(xp, words, 100.0)                  # prepare_hashed_buffer: elems_per_set
-        n = xp.floor(V / eps) + 1.0                    # prepare_hashed_buffer: num_lines
-        Wa = xp.minimum(_cdiv(xp, A, eps), n)          # num_active_buf_lines
-        Wp = xp.maximum(xp.minimum(_cdiv(xp, words - A, eps), n - Wa), 1.0)  # num_prefetch_buf_lines
-        return eps, Wa, Wp
+    b_if = _buffer(xp, f64(g["ifmap_sram_kb"]), bw_if, f64(g["v_if"]))
+    b_fl = _buffer(xp, f64(g["filter_sram_kb"]), bw_fl, f64(g["u_fl"]))
+    zero = xp.zeros_like(T)
+    # streaming operands: os/ws ifmap and is filter stack the row folds (T x R blocks, prefix 0
+    # for os, R for ws/is: create_*_demand_mat inter_fold_gap_prefix); os filter stacks the
+    # column folds (T x C blocks, each re-read for the fr row folds in a row)
+    w = lambda c, a, b: _sel(xp, c, a, b)
+    stream_if = _Stream(xp, T, R, fr, ru_l, w(is_os, zero, R), fr, True)
+    stream_fl = _Stream(xp, T, w(is_os, C, R), w(is_os, fc, fr),
+                        w(is_os, cu_l, ru_l), w(is_os, zero, R), fr, ~is_os)
+    stat = _Stationary(xp, Sr, C, R, fr, fc, ru_l, cu_l)
+    ops = [dict(b_if, geo=_Mixed(xp, is_is, stat, stream_if)),
+           dict(b_fl, geo=_Mixed(xp, is_ws, stat, stream_fl))]
+    k_if, k_fl, S, Sl_if, Sl_fl = read_buffer_events(xp, ops, F, L)
 
-    def p_lap(J, kb, V):
-        # read_buffer.active_buffer_hit / new_prefetch: a backward jump of J words leaves the
-        # window iff it passes the window start; the current word sits uniformly in the last Wp
-        # sets of the Wa-set window: expected laps of one jump.
-        eps, Wa, Wp = _win(kb, V)
-        return xp.clip((J / eps - (Wa - Wp)) / Wp, 0.0, 1.0)
+    def dram(b, k, bw, Vpad):
+        nl_a = xp.minimum(xp.ceil(b["A"] / bw), xp.ceil(Vpad / bw))   # prefetch_active_buffer
+        reads = nl_a * bw + k * b["nl_p"] * bw                       # num_access
+        return reads, -nl_a, -1.0 + k * b["per"]                     # new_prefetch chain
+    Vpad_if = w(is_is, fc * C * Sr, fr * R * T)
+    Vpad_fl = w(is_os, fc * C * T, w(is_ws, fc * C * Sr, fr * R * T))
+    rd_if, st_if, sp_if = dram(b_if, k_if, bw_if, Vpad_if)
+    rd_fl, st_fl, sp_fl = dram(b_fl, k_fl, bw_fl, Vpad_fl)
 
-    def n_cross(X, kb, V):
-        # expected window-start crossings of a walk back over X words (stationary operand)
-        eps, Wa, Wp = _win(kb, V)
-        return xp.maximum(X / eps - (Wa - Wp), 0.0) / Wp
-
-    # --- streaming (diagonal-unrolled) operand: os/ws ifmap (width R), is filter (width R),
-    # os filter (width C). systolic_compute_*.create_*_prefetch_mat stacks the folds' T x w
-    # blocks and unrolls anti-diagonals; the per-fold demand (skewed) jumps back w(w-1)-1 words
-    # at each fold boundary.
-    J_R = R * (R - 1.0) - 1.0
-    J_C = C * (C - 1.0) - 1.0
-    # os filter: block of a column fold re-read fr times in a row: jumps back TC + C(C-1) - 1.
-    J_rep = T * C + J_C
-    # stationary operand (ws filter / is ifmap, create_*_prefetch_mat row-major, demand flipped
-    # rows): expected window-start crossings while walking back (ru-1)*cu words per fold,
-    # summed over folds = Sc * (Sr - fr).
-    back_stat = Sc * (Sr - fr)
-
-    # ifmap
-    V_if = v_if
-    Vpad_if = xp.where(is_is, fc * C * Sr, fr * R * T)
-    npass_if = xp.where(is_is, 1.0, fc)
-    laps_if = xp.where(is_is, n_cross(back_stat, kb_if, v_if),
-                       fc * (fr - 1.0) * p_lap(J_R, kb_if, v_if))
-    # filter
-    V_fl = u_fl
-    Vpad_fl = xp.where(is_os, fc * C * T, xp.where(is_ws, fc * C * Sr, fr * R * T))
-    npass_fl = xp.where(is_is, fc, 1.0)
-    laps_fl = xp.where(is_os, (fc - 1.0) * p_lap(J_C, kb_fl, u_fl) + fc * (fr - 1.0) * p_lap(J_rep, kb_fl, u_fl),
-                       xp.where(is_ws, n_cross(back_stat, kb_fl, u_fl),
-                                fc * (fr - 1.0) * p_lap(J_R, kb_fl, u_fl)))
-
-    # stationary operand: laps taken while walking back through the LAST fold's block do not
-    # carry the ring's end along (the walk ends at the block start): the furthest unrolled set is
-    # then the block start + n, not the ring end + n (read_buffer.active_buffer_hit wraps).
-    def stat_shift(kb, V):
-        eps, Wa, Wp = _win(kb, V)
-        last_lap = n_cross((ru_l - 1.0) * cu_l, kb, V)
-        n = xp.floor(V / eps) + 1.0
-        return -xp.minimum(last_lap, 1.0) * xp.minimum(ru_l * cu_l / eps, n)
-    laps_if = laps_if + xp.where(is_is, stat_shift(kb_if, v_if) / (xp.floor(v_if / _win(kb_if, v_if)[0]) + 1.0), 0.0)
-    laps_fl = laps_fl + xp.where(is_ws, stat_shift(kb_fl, u_fl) / (xp.floor(u_fl / _win(kb_fl, u_fl)[0]) + 1.0), 0.0)
-
-    adv_if, rd_if, st_if, sp_if, aft_if, _ = _read_buffer(
-        xp, kb_if, bw_if, V_if, Vpad_if, npass_if, laps_if, None, None)
-    adv_fl, rd_fl, st_fl, sp_fl, aft_fl, _ = _read_buffer(
-        xp, kb_fl, bw_fl, V_fl, Vpad_fl, npass_fl, laps_fl, None, None)
-
-    # demand lines still to run after an operand's final prefetch: words left / words per line
-    # (streaming width), counted back from the operand's last demand, plus the drain to the end.
-    w_if = xp.where(is_is, C, R)
-    w_fl = xp.where(is_is, R, C)
-    tail_if = (t0 - (q["sram_ifmap_stop"] - 1.0)) + aft_if / w_if
-    tail_fl = (t0 - (q["sram_filter_stop"] - 1.0)) + aft_fl / w_fl
-    # read_buffer.service_reads: a late prefetch moves the request to last + (last - cycle)
-    # (the stall is added twice); the overshoot d alternates d1, G - d1 (G = prefetch period minus
-    # lines between misses). adv == 1: exact first deficit; else its mean G/2.
-    def overshoot(adv, kb, bw, V, w, first_line):
-        eps, Wa, Wp = _win(kb, V)
-        P = xp.floor(kb * 1024.0) - xp.ceil(xp.floor(kb * 1024.0) * 0.5)
-        per = _cdiv(xp, P, bw) + 1.0
-        x1 = first_line + Wa * eps / w
-        d1 = xp.maximum(per - 1.0 - x1, 0.0)
-        G = xp.maximum(per - t0 / xp.maximum(adv, 1.0), 0.0)
-        return xp.where(adv == 1, d1, 0.5 * G)
-    first_if = q["sram_ifmap_start"] - 1.0
-    first_fl = q["sram_filter_start"] - 1.0
-    end_if = xp.where(adv_if > 0, sp_if + tail_if + overshoot(adv_if, kb_if, bw_if, V_if, w_if, first_if), 0.0)
-    end_fl = xp.where(adv_fl > 0, sp_fl + tail_fl + overshoot(adv_fl, kb_fl, bw_fl, V_fl, w_fl, first_fl), 0.0)
     # write_buffer.service_writes: once the ofmap SRAM is full, writes wait for the drain at
-    # Bandwidth words/cycle (empty_drain_buf).
-    words_of = xp.floor(kb_of * 1024.0)
-    end_of = (q["n_of"] - words_of) / bw_of + (t0 - q["sram_ofmap_stop"])
-    end_fl = xp.maximum(end_fl, end_of)
-    # service_memory_requests: the array waits for the slowest operand each line.
-    total = xp.maximum(t0, xp.maximum(end_if, end_fl))
-    total = xp.floor(total)
-    stall = total - t0
-
-    of_start, of_stop, of_writes = _ofmap_drain(xp, q["n_of"], total, bw_of, kb_of)
+    # Bandwidth words/cycle (empty_drain_buf); steady-state bound (not exact)
+    words_of = xp.floor(f64(g["ofmap_sram_kb"]) * 1024.0)
+    end_of = (f64(g["n_of"]) - words_of) / bw_of + (t0 - f64(g["sram_ofmap_stop"]))
+    total = xp.maximum(t0 + S, xp.floor(end_of))
+    S = total - t0
+    of_start, of_stop, of_writes = _ofmap_drain(xp, f64(g["n_of"]), total, bw_of,
+                                                f64(g["ofmap_sram_kb"]))
     incl = of_stop - xp.minimum(st_if, st_fl)
-    return {
+    out = {
         "total_cycles": total,
-        "stall_cycles": stall,
+        "stall_cycles": S,
         "total_cycles_incl_prefetch": incl,
         "dram_ifmap_reads": rd_if, "dram_ifmap_start": st_if, "dram_ifmap_stop": sp_if,
         "dram_filter_reads": rd_fl, "dram_filter_start": st_fl, "dram_filter_stop": sp_fl,
         "dram_ofmap_writes": of_writes, "dram_ofmap_start": of_start, "dram_ofmap_stop": of_stop,
-        # stalls accumulate before the last demand: stops shift by the whole stall
-        "sram_ifmap_stop": q["sram_ifmap_stop"] + stall,
-        "sram_filter_stop": q["sram_filter_stop"] + stall,
-        "sram_ofmap_stop": q["sram_ofmap_stop"] + stall,
+        "sram_ifmap_stop": f64(g["sram_ifmap_stop"]) + S,
+        "sram_filter_stop": f64(g["sram_filter_stop"]) + S,
+        "sram_ofmap_stop": f64(g["sram_ofmap_stop"]) + S,
     }
+    return {k: xp.reshape(v, shape) for k, v in out.items()}
+
+
+def _static(v):
+    import numpy as np
+    return isinstance(v, (bool, np.bool_)) or (isinstance(v, np.ndarray) and v.ndim == 0)
+
+
+def _sel(xp, c, a, b):
+    """xp.where that resolves at trace time for a static (Python/NumPy scalar) condition."""
+    if _static(c):
+        return a if bool(c) else b
+    return xp.where(c, a, b)
+
+
+class _Mixed:
+    """Per-row choice between the stationary and streaming geometry of an operand."""
+
+    def __init__(self, xp, use_stat, stat, stream):
+        self.xp, self.m, self.a, self.b = xp, use_stat, stat, stream
+
+    def nlines(self, f):
+        if _static(self.m):
+            return (self.a if bool(self.m) else self.b).nlines(f)
+        return self.xp.where(self.m, self.a.nlines(f), self.b.nlines(f))
+
+    def line(self, f, t):
+        if _static(self.m):
+            return (self.a if bool(self.m) else self.b).line(f, t)
+        xp = self.xp
+        return tuple(xp.where(self.m, u, v) for u, v in zip(self.a.line(f, t), self.b.line(f, t)))
+
+    def search(self, f, t0, t1, s_u, Wa, eps):
+        if _static(self.m):
+            if bool(self.m):
+                return self.a.first_below(f, t0, t1, s_u * eps)
+            return self.b.first_reaching(f, t0, t1, (s_u + Wa) * eps)
+        xp = self.xp
+        return xp.where(self.m, self.a.first_below(f, t0, t1, s_u * eps),
+                        self.b.first_reaching(f, t0, t1, (s_u + Wa) * eps))
