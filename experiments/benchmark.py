@@ -85,51 +85,79 @@ ALL_FIELDS = REPORT_FIELDS + ENERGY_FIELDS
 
 
 def _reduce(xp, g, a):
-    """Every field reaches the output: per-workload argmin/min of total cycles + field sums."""
+    """Every field reaches the output: per-workload argmin/min over designs of the energy-delay
+    product (a function of every design axis) plus the sum over all points of every field.
+
+    The fields are added elementwise and reduced once: XLA then keeps one fused loop instead of
+    re-deriving shared intermediates once per reduced field.
+    """
     m = systolic_metrics(xp, g, a)
-    e = systolic_energy(xp, m, a, default_energy_table())
-    m.update(e)
-    n = m["total_cycles"].shape[0]
-    tc = m["total_cycles"].reshape(n, -1)
-    # one elementwise sum of all fields, then one reduction: XLA keeps a single fused loop
-    # instead of re-deriving the shared intermediates once per field.
+    m.update(systolic_energy(xp, m, a, default_energy_table()))
+    edp = m["edp_pj_cycles"]
+    flat = edp.reshape(edp.shape[0], -1)
     everything = sum(m[k] for k in ALL_FIELDS).sum()
-    return xp.argmin(tc, axis=1), xp.min(tc, axis=1), everything
+    return xp.argmin(flat, axis=1), xp.min(flat, axis=1), everything
 
 
 def _timeit(fn, min_seconds):
-    fn()  # warm-up / compile
-    reps, t0 = 0, time.perf_counter()
-    while True:
+    """Best per-call wall time over repeated calls for at least ``min_seconds`` (after a warm-up
+    call that compiles): the minimum is the least disturbed by other processes."""
+    fn()
+    best, t_end = float("inf"), time.perf_counter() + min_seconds
+    while time.perf_counter() < t_end or best == float("inf"):
+        t0 = time.perf_counter()
         fn()
-        reps += 1
-        dt = time.perf_counter() - t0
-        if dt >= min_seconds:
-            return dt / reps
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _grid_points(g) -> int:
+    d = _designs(0)
+    return 3 * int(np.prod(np.broadcast_shapes(
+        g.M.shape, d.rows.shape, d.cols.shape, d.ifmap_sram_kb.shape, d.filter_sram_kb.shape,
+        d.ofmap_sram_kb.shape)))
+
+
+def _flat(g, dataflow):
+    """The grid as a flat list of points (every field materialised per point), [n_points]."""
+    d = _designs(dataflow)
+    shape = np.broadcast_shapes(g.M.shape, d.rows.shape, d.cols.shape, d.ifmap_sram_kb.shape,
+                                d.filter_sram_kb.shape, d.ofmap_sram_kb.shape)
+    flat = lambda v: np.broadcast_to(v, shape).reshape(shape[0], -1).copy()
+    gf = Gemm(**{k: flat(getattr(g, k)) for k in ("M", "N", "K", "ifmap_unique", "ifmap_valid")})
+    af = d.replace(**{k: flat(getattr(d, k)) for k in
+                      ("rows", "cols", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")})
+    return gf, af
 
 
 def bench_jax(g, min_seconds):
+    """The engine's layout: design axes broadcast lazily inside one jitted call per dataflow."""
     fns = [jax.jit(lambda g, df=df: _reduce(jnp, g, _designs(df))) for df in range(3)]
-    def run():
-        jax.block_until_ready([f(g) for f in fns])
-    per_call = _timeit(run, min_seconds)
-    n_points = 3 * int(np.prod(np.broadcast_shapes(g.M.shape, _designs(0).rows.shape,
-                                                   _designs(0).cols.shape,
-                                                   _designs(0).ifmap_sram_kb.shape,
-                                                   _designs(0).filter_sram_kb.shape,
-                                                   _designs(0).ofmap_sram_kb.shape)))
-    return n_points / per_call, n_points
+    per_call = _timeit(lambda: jax.block_until_ready([f(g) for f in fns]), min_seconds)
+    return _grid_points(g) / per_call
 
 
-def bench_numpy(g, min_seconds):
-    # the same grid, same formulas, evaluated by numpy (one vectorized pass per dataflow)
+def bench_jax_flat(g, min_seconds):
+    """The same points as flat per-point arrays (no broadcasting advantage)."""
+    data = [_flat(g, df) for df in range(3)]
+    fns = [jax.jit(lambda g, a, df=df: _reduce(jnp, g, a.replace(dataflow=df, bw_mode=0)))
+           for df in range(3)]
+    per_call = _timeit(lambda: jax.block_until_ready([f(*x) for f, x in zip(fns, data)]),
+                       min_seconds)
+    return _grid_points(g) / per_call
+
+
+def bench_numpy(g, min_seconds, flat=True):
+    """numpy port: the same formulas (``systolic_metrics`` with ``xp=numpy``). ``flat``: over a
+    flat list of points, the straightforward port; else on the broadcast grid like the JAX path.
+    Uses the first 8 workloads to keep the timing within seconds."""
+    sub = Gemm(**{k: getattr(g, k)[:8] for k in ("M", "N", "K", "ifmap_unique", "ifmap_valid")})
+    data = [_flat(sub, df) if flat else (sub, _designs(df)) for df in range(3)]
     def run():
-        for df in range(3):
-            with np.errstate(all="ignore"):
-                _reduce(np, g, _designs(df))
-    per_call = _timeit(run, min_seconds)
-    n_points = 3 * g.M.shape[0] * len(_DIMS) ** 2 * len(_KB) ** 3
-    return n_points / per_call
+        with np.errstate(all="ignore"):
+            for x in data:
+                _reduce(np, *x)
+    return _grid_points(sub) / _timeit(run, min_seconds)
 
 
 def peak_rss_chunked(g, total_points):
@@ -226,8 +254,11 @@ def bench_scalesim(n_layers):
 
 def systolic_suite():
     g = _workloads()
-    jax_pps, n_points = bench_jax(g, FLAGS.seconds)
-    np_pps = bench_numpy(g, FLAGS.seconds)
+    n_points = _grid_points(g)
+    jax_pps = bench_jax(g, FLAGS.seconds)
+    jax_flat_pps = bench_jax_flat(g, FLAGS.seconds)
+    np_pps = bench_numpy(g, FLAGS.seconds, flat=True)
+    np_grid_pps = bench_numpy(g, FLAGS.seconds, flat=False)
     ss = bench_scalesim(FLAGS.scalesim_layers)
     out = {
         "suite": "systolic",
@@ -244,6 +275,14 @@ def systolic_suite():
         "jax_points_per_s": jax_pps,
         "numpy_points_per_s": np_pps,
         "speedup_vs_numpy": jax_pps / np_pps,
+        "layouts": ("jax_points_per_s: design axes broadcast lazily inside the jitted call (the "
+                    "engine's layout); numpy_points_per_s: the numpy port over a flat list of "
+                    "the same points; *_grid / *_flat: each backend on the other layout"),
+        "jax_flat_points_per_s": jax_flat_pps,
+        "numpy_grid_points_per_s": np_grid_pps,
+        "speedup_same_layout_grid": jax_pps / np_grid_pps,
+        "speedup_same_layout_flat": jax_flat_pps / np_pps,
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "scalesim_s_per_point": None if ss is None else ss["s_per_point"],
         "speedup_vs_scalesim": None if ss is None else jax_pps * ss["s_per_point"],
         "scalesim_layers": None if ss is None else ss["layers"],

@@ -60,7 +60,7 @@ def systolic_area_mm2(xp, rows, cols, ifmap_kb, filter_kb, ofmap_kb, table: Ener
     return (pes * table.pe_area_um2 + sram_bytes * table.sram_area_um2_per_byte) * 1e-6
 
 
-def systolic_energy(xp, m: dict, a, table: EnergyTable) -> dict:
+def systolic_energy(xp, m: dict, a, table: EnergyTable, *, broadcast: bool = True) -> dict:
     """Energy (pJ), area (mm^2) and energy-delay product from a systolic report ``m``.
 
     ``E = e_mac*MACs + e_if*SRAM_if_reads + e_fl*SRAM_fl_reads + e_of*SRAM_of_writes
@@ -81,6 +81,6 @@ def systolic_energy(xp, m: dict, a, table: EnergyTable) -> dict:
         "sram_ofmap_energy_pj": s_of,
         "dram_energy_pj": dram,
         "total_energy_pj": total,
-        "area_mm2": xp.broadcast_to(area, xp.shape(total)),
+        "area_mm2": xp.broadcast_to(area, xp.shape(total)) if broadcast else area,
         "edp_pj_cycles": total * m["total_cycles"],
     }

@@ -135,7 +135,8 @@ def _block_repeat_misses(xp, b, bl, n_full, reps, cap):
     # Full blocks at least an epoch large: every read misses.
     big = b >= cap
     miss_full = _where(xp, big, n_full * b * reps, n_full * b + extra_small)
-    fill = _where(xp, big, xp.mod(n_full * b * reps, cap), fill_small)
+    total = n_full * b * reps
+    fill = _where(xp, big, total - xp.floor(total / cap) * cap, fill_small)  # mod, exact < 2**52
     # The last block enters with epoch fill `fill`.
     last_big = bl >= cap
     miss_last = _where(xp, last_big, bl * reps,
@@ -165,13 +166,15 @@ def _calc_read_dram(xp, unique, misses, first_req, kb):
     return _where(xp, triggered, start_trig, start_fit), triggered
 
 
-def systolic_metrics(xp, g: Any, a: Any) -> dict:
+def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True) -> dict:
     """All SCALE-Sim report numbers for layers ``g`` on designs ``a`` (broadcast together).
 
     Args:
       xp: ``jax.numpy`` or ``numpy``.
       g: object with ``M, N, K, ifmap_unique, ifmap_valid`` (a :class:`Gemm`).
       a: object with the :class:`SystolicArray` fields.
+      broadcast: if False, each field keeps the shape of the inputs it depends on (e.g. compute
+        cycles do not depend on SRAM sizes); every field is still broadcastable to the full shape.
 
     Returns:
       dict of float64 arrays keyed by :data:`REPORT_FIELDS` (plus ``macs`` and ``folds``),
@@ -317,6 +320,8 @@ def systolic_metrics(xp, g: Any, a: Any) -> dict:
         "macs": macs,
         "folds": folds,
     })
+    if not broadcast:
+        return out
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
     return {k: xp.broadcast_to(v, shape) for k, v in out.items()}
 
