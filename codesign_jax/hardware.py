@@ -20,20 +20,28 @@ DATAFLOWS = ("os", "ws", "is")
 BW_MODES = ("CALC", "USER")
 
 
-def dataflow_code(dataflow) -> np.ndarray:
-    """Maps dataflow names ('os'/'ws'/'is') or codes (0/1/2) to int codes; raises on others."""
-    arr = np.asarray(dataflow)
+def _enum_code(name: str, value, names: tuple) -> np.ndarray:
+    """Maps names (case-insensitive) or integer codes of ``names`` to int64 codes; raises with
+    ``name`` on anything else."""
+    arr = np.asarray(value)
     if arr.dtype.kind in "US":
         flat = [str(x).strip().lower() for x in arr.ravel()]
-        bad = [x for x in flat if x not in DATAFLOWS]
+        lower = [n.lower() for n in names]
+        bad = [x for x in flat if x not in lower]
         if bad:
-            raise ValueError(f"dataflow must be one of {DATAFLOWS}, got {bad[0]!r}.")
-        return np.asarray([DATAFLOWS.index(x) for x in flat], np.int64).reshape(arr.shape)
-    codes = validate_positive_int("dataflow", arr, minimum=0)
-    if np.any(codes > 2):
-        raise ValueError(f"dataflow code must be 0 (os), 1 (ws) or 2 (is), got "
-                         f"{codes[codes > 2].ravel()[0]}.")
+            raise ValueError(f"{name} must be one of {names}, got {bad[0]!r}.")
+        return np.asarray([lower.index(x) for x in flat], np.int64).reshape(arr.shape)
+    codes = validate_positive_int(name, arr, minimum=0)
+    if np.any(codes >= len(names)):
+        valid = ", ".join(f"{i} ({n})" for i, n in enumerate(names))
+        raise ValueError(f"{name} code must be one of {valid}, got "
+                         f"{codes[codes >= len(names)].ravel()[0]}.")
     return codes
+
+
+def dataflow_code(dataflow) -> np.ndarray:
+    """Maps dataflow names ('os'/'ws'/'is') or codes (0/1/2) to int codes; raises on others."""
+    return _enum_code("dataflow", dataflow, DATAFLOWS)
 
 
 @struct.dataclass
@@ -72,17 +80,7 @@ class SystolicArray:
         ``ifmap_dram_bw``/``filter_dram_bw`` default to ``bandwidth`` (as in SCALE-Sim's sample
         configs, where the layout bank bandwidths equal ``Bandwidth``).
         """
-        mode = np.asarray(bw_mode)
-        if mode.dtype.kind in "US":
-            flat = [str(x).strip().upper() for x in mode.ravel()]
-            bad = [x for x in flat if x not in BW_MODES]
-            if bad:
-                raise ValueError(f"bw_mode must be one of {BW_MODES}, got {bad[0]!r}.")
-            mode = np.asarray([BW_MODES.index(x) for x in flat], np.int64).reshape(mode.shape)
-        else:
-            mode = validate_positive_int("bw_mode", mode, minimum=0)
-            if np.any(mode > 1):
-                raise ValueError(f"bw_mode code must be 0 (CALC) or 1 (USER), got {mode}.")
+        mode = _enum_code("bw_mode", bw_mode, BW_MODES)
         bw = validate_positive_int("bandwidth", bandwidth)
         f = dict(
             rows=validate_positive_int("rows", rows),

@@ -28,7 +28,7 @@ from codesign_jax.cost.energy import ENERGY_FIELDS, default_energy_table, systol
 from codesign_jax.cost.systolic import (BANDWIDTH_REPORT_FIELDS, COMPUTE_REPORT_FIELDS,
                                         DETAILED_REPORT_FIELDS, systolic_cost)
 from codesign_jax.hardware import SystolicArray
-from codesign_jax.workloads import load_topology, shipped_topology_path
+from codesign_jax.workloads import load_topology, parse_positive_int, shipped_topology_path
 
 __all__ = ["ScaleConfig", "read_config", "run", "main", "write_reports"]
 
@@ -70,15 +70,8 @@ def _cfg_get(cp, path, section, key, kind=int, choices=None):
             raise ValueError(f"{path}: [{section}] {key} must be one of {sorted(choices)}, "
                              f"got {raw!r}.")
         return raw
-    try:
-        val = float(raw.split(",")[0])
-    except ValueError:
-        raise ValueError(f"{path}: [{section}] {key} must be an integer, got {raw!r}.") from None
-    if not np.isfinite(val) or val != int(val):
-        raise ValueError(f"{path}: [{section}] {key} must be an integer, got {raw!r}.")
-    if val < 1:
-        raise ValueError(f"{path}: [{section}] {key} must be >= 1, got {raw!r}.")
-    return int(val)
+    # scale_config.read_conf_file: int(...); `Bandwidth` may list several values, first is used
+    return parse_positive_int(raw.split(",")[0].strip(), f"{path}: [{section}] {key}")
 
 
 def read_config(path: str) -> ScaleConfig:

@@ -35,6 +35,7 @@ __all__ = [
     "shipped_topologies",
     "shipped_topology_path",
     "validate_positive_int",
+    "parse_positive_int",
 ]
 
 
@@ -247,16 +248,21 @@ def _rows(path: str):
         yield no, fields
 
 
-def _int_field(path, no, name, text):
+def parse_positive_int(text: str, where: str) -> int:
+    """Parses a text field as an integer >= 1; errors start with ``where`` (file:line, field)."""
     try:
         v = float(text)
     except ValueError:
-        raise ValueError(f"{path}:{no}: field {name!r} is not a number: {text!r}.") from None
+        raise ValueError(f"{where} is not a number: {text!r}.") from None
     if not np.isfinite(v) or v != int(v):
-        raise ValueError(f"{path}:{no}: field {name!r} must be an integer, got {text!r}.")
+        raise ValueError(f"{where} must be an integer, got {text!r}.")
     if v < 1:
-        raise ValueError(f"{path}:{no}: field {name!r} must be >= 1, got {text!r}.")
+        raise ValueError(f"{where} must be >= 1, got {text!r}.")
     return int(v)
+
+
+def _int_field(path, no, name, text):
+    return parse_positive_int(text, f"{path}:{no}: field {name!r}")
 
 
 _GEMM_FIELDS = ("M", "N", "K")
