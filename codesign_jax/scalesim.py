@@ -147,7 +147,7 @@ def run(config: str, topology: str, logdir: str, input_type: str = "conv",
     run_name = cfg.pop("run_name")
     array = SystolicArray.create(**cfg)
     t0 = time.perf_counter()
-    rep = systolic_cost(topo.gemm, array)
+    rep = systolic_cost(topo.gemm, array, exact=True)
     m = {k: np.asarray(v) for k, v in rep.fields.items()}
     e = {k: np.asarray(v) for k, v in
          systolic_energy(np, m, array, default_energy_table()).items()}
