@@ -67,6 +67,7 @@ def agreement(rows, out):
             exact = np.isclose(got, ref, rtol=1e-12, atol=1e-9)
             table[f"{mode}:{k}"] = {
                 "rows": int(sel.sum()), "exact": float(exact.mean()),
+                "bit_identical": float((got == ref).mean()),
                 "within_1pct": float((rel <= 0.01).mean()),
                 "within_3pct": float((rel <= 0.03).mean()), "max_rel_err": float(rel.max())}
         keys = ("dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "total_cycles",
@@ -85,11 +86,13 @@ def main(argv):
     rows, g, a = load(FLAGS.csv)
     rep = systolic_cost(g, a, exact=FLAGS.exact) if FLAGS.exact else systolic_cost(g, a)
     table = agreement(rows, rep.fields)
-    print(f"{'mode:field':52s} {'rows':>5s} {'exact':>7s} {'<=1%':>7s} {'<=3%':>7s} {'max err':>9s}")
+    print(f"{'mode:field':48s} {'rows':>5s} {'bits':>7s} {'exact':>7s} {'<=1%':>7s} "
+          f"{'<=3%':>7s} {'max err':>9s}")
     for k, v in table.items():
-        print(f"{k:52s} {v['rows']:5d} {v['exact']:7.1%} "
-              + (f"{v['within_1pct']:7.1%} {v['within_3pct']:7.1%} {v['max_rel_err']:9.2e}"
-                 if "within_1pct" in v else ""))
+        print(f"{k:48s} {v['rows']:5d} "
+              + (f"{v['bit_identical']:7.1%} {v['exact']:7.1%} {v['within_1pct']:7.1%} "
+                 f"{v['within_3pct']:7.1%} {v['max_rel_err']:9.2e}" if "within_1pct" in v
+                 else f"{'':7s} {v['exact']:7.1%}"))
     if FLAGS.json:
         with open(FLAGS.json, "w") as f:
             json.dump(table, f, indent=1)

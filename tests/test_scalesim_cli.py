@@ -62,6 +62,19 @@ def test_cli_reproduces_reference_rows(tmp_path, x):
     assert (d / "ENERGY_REPORT.csv").exists()
 
 
+def test_reports_byte_identical_to_scalesim(tmp_path):
+    """Real SCALE-Sim 3.0.0 output (5 ResNet-18 layers, the shipped 32x32 os / 64 KB config:
+    ofmap drains, operands larger than their SRAM, off-edge conv windows) vs our CLI."""
+    ref = os.path.join(DATA, "scalesim_run_resnet18_subset")
+    assert cli.main(["-c", os.path.join(ref, "scale.cfg"), "-t", os.path.join(ref, "topology.csv"),
+                     "-p", str(tmp_path)]) == 0
+    out = tmp_path / "scale_example_run_32x32_os"
+    for fname in ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv"):
+        with open(os.path.join(ref, fname)) as f:
+            want = f.read()
+        assert (out / fname).read_text() == want, fname
+
+
 def test_default_run_as_module(tmp_path):
     out = subprocess.run([sys.executable, "-m", "codesign_jax.scalesim", "-p", str(tmp_path)],
                          capture_output=True, text=True, check=True)

@@ -600,3 +600,46 @@ def refine_calc(g, a, m: dict) -> dict:
         o[idx] = v
         out[k] = o.reshape(shape)
     return out
+
+
+def sequential_fold_means(g, a, *, chunk: int = 1 << 22) -> dict:
+    """``mapping_eff_pct`` and ``compute_util_pct`` summed fold by fold as SCALE-Sim does.
+
+    systolic_compute_*.get_avg_mapping_efficiency / get_avg_compute_utilization add the
+    per-fold values one at a time (``sum(list) / len(list)``, then ``* 100`` in
+    single_layer_sim.calc_report_data); the closed form ``Sr*Sc*T / (R*C*cyc*F)`` is the same
+    number up to the last bits of that float sum. Here the per-fold values (column fold outer,
+    row fold inner) are accumulated left to right with ``np.cumsum`` (sequential, like Python's
+    float ``sum`` before 3.12), which reproduces SCALE-Sim's bits. O(folds) per point.
+
+    Returns:
+      dict of float64 arrays of the broadcast shape of ``g`` and ``a``.
+    """
+    f = lambda v: np.asarray(v, dtype=np.float64)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (g.M, g.N, g.K, a.rows, a.cols,
+                                                        a.dataflow)))
+    b = lambda v: np.broadcast_to(f(v), shape).reshape(-1)
+    M, N, K, R, C, df = (b(v) for v in (g.M, g.N, g.K, a.rows, a.cols, a.dataflow))
+    Sr = np.where(df == 0, M, K)
+    Sc = np.where(df == 2, M, N)
+    T = np.where(df == 0, K, np.where(df == 1, M, N))
+    cyc = np.where(df == 0, R + C + T - 2, 2 * R + 2 * C + T - 3)
+    mean_me, mean_cu = np.empty(Sr.size), np.empty(Sr.size)
+    for i in range(Sr.size):
+        fr, fc = int(-(-Sr[i] // R[i])), int(-(-Sc[i] // C[i]))
+        ru = np.full(fr, R[i])
+        ru[-1] = Sr[i] - (fr - 1) * R[i]
+        cu = np.full(fc, C[i])
+        cu[-1] = Sc[i] - (fc - 1) * C[i]
+        acc_me = acc_cu = 0.0
+        for c0 in range(0, fc, max(1, chunk // fr)):
+            used = (cu[c0:c0 + max(1, chunk // fr), None] * ru[None, :]).ravel()  # fc outer
+            # create_*_demand_mat: mapping_eff = mac_used/(R*C); compute util = mac_used*T /
+            # (R*C*cycles_this_fold), each a correctly rounded int/int division
+            me = used / (R[i] * C[i])
+            cu_v = (used * T[i]) / (R[i] * C[i] * cyc[i])
+            acc_me = float(np.cumsum(np.concatenate(([acc_me], me)))[-1])
+            acc_cu = float(np.cumsum(np.concatenate(([acc_cu], cu_v)))[-1])
+        mean_me[i] = acc_me / (fr * fc) * 100
+        mean_cu[i] = acc_cu / (fr * fc) * 100
+    return {"mapping_eff_pct": mean_me.reshape(shape), "compute_util_pct": mean_cu.reshape(shape)}
