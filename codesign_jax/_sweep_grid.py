@@ -157,6 +157,10 @@ def systolic_space(rows, cols, dataflow=("os", "ws", "is"), ifmap_sram_kb=1024,
         if v is None:
             continue
         is_axis = not isinstance(v, (str, bytes)) and np.ndim(v) == 1
+        if is_axis and len(v) == 1:
+            # a one-value axis is a fixed field: it stays static in the traced model (a static
+            # CALC bw_mode skips the USER-mode recurrence entirely)
+            v, is_axis = v[0], False
         if not is_axis and np.ndim(v) != 0:
             raise ValueError(f"{name} must be a scalar or a 1-D sequence, got shape {np.shape(v)}.")
         if is_axis and len(v) == 1 and name not in ("rows", "cols"):

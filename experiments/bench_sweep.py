@@ -100,11 +100,14 @@ def run_sweep_suite(points: int, chunk_size: int | None = None, seed: int = 0,
     }
 
 
-_POINTS = flags.DEFINE_float("points", 1e7, "Sweep points (workloads x designs).")
-_CHUNK = flags.DEFINE_integer("chunk_size", None, "Designs per chunk (default: automatic).")
-_SEED = flags.DEFINE_integer("seed", 0, "Workload RNG seed.")
-_JSON = flags.DEFINE_string("json", None, "Write the record to this JSON file.")
-_PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
+def _define_flags():
+    """Flags of the standalone script (benchmark.py --suite=sweep defines its own)."""
+    global _POINTS, _CHUNK, _SEED, _JSON, _PROGRESS
+    _POINTS = flags.DEFINE_float("points", 1e7, "Sweep points (workloads x designs).")
+    _CHUNK = flags.DEFINE_integer("chunk_size", None, "Designs per chunk (default: automatic).")
+    _SEED = flags.DEFINE_integer("seed", 0, "Workload RNG seed.")
+    _JSON = flags.DEFINE_string("json", None, "Write the record to this JSON file.")
+    _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
 
 
 def main(argv):
@@ -123,4 +126,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    _define_flags()
     app.run(main)
