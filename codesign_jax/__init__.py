@@ -22,3 +22,48 @@ import jax as _jax  # noqa: E402
 _jax.config.update("jax_enable_x64", True)
 
 __version__ = "0.1.0"
+
+# Public API (one symbol per line). Submodules stay importable for the rest.
+from codesign_jax.cost.energy import EnergyTable  # noqa: E402
+from codesign_jax.cost.energy import default_energy_table  # noqa: E402
+from codesign_jax.cost.energy import systolic_energy  # noqa: E402
+from codesign_jax.cost.systolic import REPORT_FIELDS  # noqa: E402
+from codesign_jax.cost.systolic import SystolicReport  # noqa: E402
+from codesign_jax.cost.systolic import compute_cycles  # noqa: E402
+from codesign_jax.cost.systolic import systolic_cost  # noqa: E402
+from codesign_jax.cost.systolic import systolic_metrics  # noqa: E402
+from codesign_jax.hardware import DATAFLOWS  # noqa: E402
+from codesign_jax.hardware import SystolicArray  # noqa: E402
+from codesign_jax.sweep import DesignGrid  # noqa: E402
+from codesign_jax.sweep import DesignSpace  # noqa: E402
+from codesign_jax.sweep import SweepResult  # noqa: E402
+from codesign_jax.sweep import sweep  # noqa: E402
+from codesign_jax.sweep import systolic_space  # noqa: E402
+from codesign_jax.workloads import Conv  # noqa: E402
+from codesign_jax.workloads import Gemm  # noqa: E402
+from codesign_jax.workloads import load_topology  # noqa: E402
+from codesign_jax.workloads import shipped_topologies  # noqa: E402
+from codesign_jax.workloads import shipped_topology_path  # noqa: E402
+
+__all__ = [
+    "Conv",
+    "DATAFLOWS",
+    "DesignGrid",
+    "DesignSpace",
+    "EnergyTable",
+    "Gemm",
+    "REPORT_FIELDS",
+    "SweepResult",
+    "SystolicArray",
+    "SystolicReport",
+    "compute_cycles",
+    "default_energy_table",
+    "load_topology",
+    "shipped_topologies",
+    "shipped_topology_path",
+    "sweep",
+    "systolic_cost",
+    "systolic_energy",
+    "systolic_metrics",
+    "systolic_space",
+]

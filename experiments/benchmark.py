@@ -255,6 +255,10 @@ def bench_scalesim(n_layers):
 def systolic_suite():
     g = _workloads()
     n_points = _grid_points(g)
+    mem = None
+    if FLAGS.memory_points > 0:
+        # first, so the process's peak RSS is that of the chunked run (plus JAX itself)
+        mem = peak_rss_chunked(g, FLAGS.memory_points)
     jax_pps = bench_jax(g, FLAGS.seconds)
     jax_flat_pps = bench_jax_flat(g, FLAGS.seconds)
     np_pps = bench_numpy(g, FLAGS.seconds, flat=True)
@@ -288,8 +292,8 @@ def systolic_suite():
         "scalesim_layers": None if ss is None else ss["layers"],
         "scalesim_total_cycles_agree": None if ss is None else ss["total_cycles_agree"],
     }
-    if FLAGS.memory_points > 0:
-        pts, secs, rss = peak_rss_chunked(g, FLAGS.memory_points)
+    if mem is not None:
+        pts, secs, rss = mem
         out.update({"memory_run_points": pts, "memory_run_seconds": secs,
                     "memory_run_points_per_s": pts / secs, "peak_rss_mib": rss})
     return out
