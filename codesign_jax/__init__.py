@@ -37,7 +37,6 @@ from codesign_jax.hardware import SystolicArray  # noqa: E402
 from codesign_jax.sweep import DesignGrid  # noqa: E402
 from codesign_jax.sweep import DesignSpace  # noqa: E402
 from codesign_jax.sweep import SweepResult  # noqa: E402
-from codesign_jax.sweep import sweep  # noqa: E402
 from codesign_jax.sweep import systolic_space  # noqa: E402
 from codesign_jax.workloads import Conv  # noqa: E402
 from codesign_jax.workloads import Gemm  # noqa: E402
@@ -61,7 +60,6 @@ __all__ = [
     "load_topology",
     "shipped_topologies",
     "shipped_topology_path",
-    "sweep",
     "systolic_cost",
     "systolic_energy",
     "systolic_metrics",
