@@ -18,8 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from codesign_jax import sweep as sw
 from codesign_jax.hardware import BW_MODES, DATAFLOWS
+from codesign_jax.sweep import (  # the package re-exports the function `sweep`
+    DesignSpace,
+    SweepResult,
+    compute_cycles_cost_fn,
+    evaluate_points,
+    resolve_objectives,
+    sweep,
+    systolic_energy_cost_fn,
+    systolic_space,
+)
 from codesign_jax.workloads import (
     Gemm,
     load_topology,
@@ -64,7 +73,7 @@ def load_networks(networks, input_type: str = "") -> tuple[list[str], Gemm, np.n
     return names, Gemm(**cat), np.concatenate(seg)
 
 
-def space_from_config(config) -> sw.DesignSpace:
+def space_from_config(config) -> DesignSpace:
     """:func:`~codesign_jax.sweep.systolic_space` from ``config.grid`` and the budgets."""
     g = {k: (list(v) if isinstance(v, (tuple, list)) else v)
          for k, v in config.grid.to_dict().items()}
@@ -73,19 +82,19 @@ def space_from_config(config) -> sw.DesignSpace:
         raise ValueError(f"config.grid has unknown field(s) {bad}; valid: {list(_FIELDS)}.")
     if "rows" not in g or "cols" not in g:
         raise ValueError("config.grid needs rows and cols.")
-    return sw.systolic_space(**g, max_macs=config.max_macs or None,
+    return systolic_space(**g, max_macs=config.max_macs or None,
                              max_area_mm2=config.max_area_mm2 or None)
 
 
 def _cost_fn(model: str):
     if model == "systolic":
-        return sw.systolic_energy_cost_fn()
+        return systolic_energy_cost_fn()
     if model == "compute":
-        return sw.compute_cycles_cost_fn()
+        return compute_cycles_cost_fn()
     raise ValueError(f"config.model must be 'systolic' or 'compute', got {model!r}.")
 
 
-def _describe(space: sw.DesignSpace, index: np.ndarray) -> dict:
+def _describe(space: DesignSpace, index: np.ndarray) -> dict:
     """SystolicArray field values (names for dataflow / bw_mode) of designs ``index [n]``."""
     ok = index >= 0
     a = space.build(space.grid.points(np.where(ok, index, 0)))
@@ -130,7 +139,7 @@ def _records(net_names, space, net_ids, index, values: dict, rank=None) -> list:
     return rows
 
 
-def _plot(path: str, res: sw.SweepResult, net_names, best: dict | None, objective: str):
+def _plot(path: str, res: SweepResult, net_names, best: dict | None, objective: str):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -176,14 +185,14 @@ def run(config, workdir: str) -> dict[str, Any]:
     objectives = [config.objective] + [p for p in pareto if p != config.objective]
     if config.top_k < 1:
         raise ValueError(f"config.top_k must be >= 1, got {config.top_k}.")
-    res = sw.sweep(cost, layers, space, objectives, segment_ids=seg, num_segments=len(net_names),
+    res = sweep(cost, layers, space, objectives, segment_ids=seg, num_segments=len(net_names),
                    top_k=int(config.top_k), pareto=pareto if pareto else False,
                    chunk_size=config.chunk_size or None,
                    progress=None if config.progress else False)
     st = res.stats
     seg_kw = {"segment_ids": seg, "num_segments": len(net_names)}
     k = res.topk_index.shape[1]
-    m = sw.evaluate_points(cost, layers, space, res.topk_index, **seg_kw)
+    m = evaluate_points(cost, layers, space, res.topk_index, **seg_kw)
     obj_vals = {n: v for n, v in zip(res.objective_names, _objective_values(
         res.objective_names, m))}
     values = {**obj_vals, **{r: m[r] for r in _REPORT if r in m and r not in obj_vals}}
@@ -202,7 +211,7 @@ def run(config, workdir: str) -> dict[str, Any]:
     }
     _write(workdir, "best_designs", best_rows, {"summary": summary})
     if pareto:
-        pm = sw.evaluate_points(cost, layers, space, _ragged(res, len(net_names)), **seg_kw)
+        pm = evaluate_points(cost, layers, space, _ragged(res, len(net_names)), **seg_kw)
         pv = {n: v for n, v in zip(res.objective_names, _objective_values(
             res.objective_names, pm))}
         vals = {**pv, **{r: pm[r] for r in _REPORT if r in pm and r not in pv}}
@@ -221,7 +230,7 @@ def run(config, workdir: str) -> dict[str, Any]:
     return summary
 
 
-def _ragged(res: sw.SweepResult, n: int) -> np.ndarray:
+def _ragged(res: SweepResult, n: int) -> np.ndarray:
     """Pareto indices as ``[n, max_front]`` padded with -1 (rows = networks)."""
     counts = np.bincount(res.pareto_workload, minlength=n)
     out = np.full((n, max(1, counts.max(initial=0))), -1, np.int64)
@@ -233,5 +242,5 @@ def _ragged(res: sw.SweepResult, n: int) -> np.ndarray:
 
 def _objective_values(names, metrics: dict) -> list[np.ndarray]:
     """Objective values from (per-network) metrics with the sweep's objective definitions."""
-    _, fns = sw.resolve_objectives(list(names))
+    _, fns = resolve_objectives(list(names))
     return [np.asarray(fn(metrics), np.float64) for fn in fns]

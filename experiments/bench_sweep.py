@@ -20,8 +20,8 @@ import jax
 import numpy as np
 from absl import app, flags
 
-from codesign_jax import sweep as sw
 from codesign_jax.cost.systolic import compute_cycles
+from codesign_jax.sweep import compute_cycles_cost_fn, sweep, systolic_space
 from codesign_jax.workloads import Gemm
 
 __all__ = ["bench_problem", "brute_force_argmin", "run_sweep_suite"]
@@ -41,7 +41,7 @@ def bench_problem(points: int, seed: int = 0):
     if points < 3:
         raise ValueError(f"points must be >= 3, got {points}.")
     side = max(1, math.isqrt(min(points, MAX_DESIGNS) // 3))
-    space = sw.systolic_space(rows=np.arange(1, side + 1), cols=np.arange(1, side + 1),
+    space = systolic_space(rows=np.arange(1, side + 1), cols=np.arange(1, side + 1),
                               dataflow=("os", "ws", "is"))
     n_wl = -(-points // space.size)
     rng = np.random.default_rng(seed)
@@ -71,7 +71,7 @@ def run_sweep_suite(points: int, chunk_size: int | None = None, seed: int = 0,
     """Runs the benchmark sweep; returns the JSON record (see module docstring)."""
     points = int(points)
     gemm, space = bench_problem(points, seed)
-    res = sw.sweep(sw.compute_cycles_cost_fn(), gemm, space, "latency", chunk_size=chunk_size,
+    res = sweep(compute_cycles_cost_fn(), gemm, space, "latency", chunk_size=chunk_size,
                    progress=progress)
     rng = np.random.default_rng(seed + 1)
     check = np.sort(rng.choice(len(gemm), min(N_CHECK, len(gemm)), replace=False))

@@ -16,8 +16,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import codesign_jax  # noqa: F401  (x64)
-from codesign_jax import sweep as sw
 from codesign_jax._sweep_reduce import pareto_front_np
+from codesign_jax.sweep import (  # the package re-exports the function `sweep`
+    DesignGrid,
+    DesignSpace,
+    SweepResult,
+    compute_cycles_cost_fn,
+    evaluate_points,
+    sweep,
+    systolic_cost_fn,
+    systolic_space,
+)
 from codesign_jax.workloads import Gemm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,7 +47,7 @@ def small_problem(seed=0, n_wl=5):
     rng = np.random.default_rng(seed)
     g = Gemm.create(*rng.integers(1, 300, (3, n_wl)))
     # SRAM axis does not change compute cycles: every value is tied 3 ways (tie-break test).
-    space = sw.systolic_space(rows=[1, 2, 3, 4, 6, 8, 12, 16, 24, 32],
+    space = systolic_space(rows=[1, 2, 3, 4, 6, 8, 12, 16, 24, 32],
                               cols=[1, 2, 4, 8, 16, 32, 5], dataflow=("os", "ws", "is"),
                               ifmap_sram_kb=[16, 32, 64])
     return g, space
@@ -67,14 +76,14 @@ def naive_front(obj, idx):
     return {(tuple(obj[i]), int(idx[i])) for i in np.flatnonzero(keep)}
 
 
-def result_arrays(r: sw.SweepResult) -> dict:
+def result_arrays(r: SweepResult) -> dict:
     keys = ("best_value", "best_index", "topk_value", "topk_index", "overall_value",
             "overall_workload", "overall_index", "pareto_workload", "pareto_index",
             "pareto_values", "full")
     return {k: getattr(r, k) for k in keys if getattr(r, k) is not None}
 
 
-def assert_same(a: sw.SweepResult, b: sw.SweepResult):
+def assert_same(a: SweepResult, b: SweepResult):
     ra, rb = result_arrays(a), result_arrays(b)
     assert ra.keys() == rb.keys()
     for k in ra:
@@ -85,7 +94,7 @@ def assert_same(a: sw.SweepResult, b: sw.SweepResult):
 
 
 def test_decode_matches_unravel_index():
-    grid = sw.DesignGrid.create(a=[3, 1, 4], b=[1.5, 9.0], c=np.arange(5))
+    grid = DesignGrid.create(a=[3, 1, 4], b=[1.5, 9.0], c=np.arange(5))
     assert grid.shape == (3, 2, 5) and grid.size == 30
     idx = np.arange(30)
     got = grid.points(idx)
@@ -99,7 +108,7 @@ def test_decode_matches_unravel_index():
 
 
 def test_decode_int64_beyond_2_31():
-    grid = sw.DesignGrid.create(a=np.arange(70000), b=np.arange(70000))
+    grid = DesignGrid.create(a=np.arange(70000), b=np.arange(70000))
     assert grid.size == 4_900_000_000
     got = grid.decode(jnp.asarray([4_899_999_999, 2**31 + 5], jnp.int64))
     np.testing.assert_array_equal(np.asarray(got["a"]), [69999, (2**31 + 5) // 70000])
@@ -116,14 +125,14 @@ def test_systolic_space_errors_name_the_field(kw, field):
     args = {"rows": [4, 8], "cols": [4, 8]}
     args.update(kw)
     with pytest.raises(ValueError, match=field):
-        sw.systolic_space(**args)
+        systolic_space(**args)
 
 
 def test_grid_axis_errors():
     with pytest.raises(ValueError, match="'bad'"):
-        sw.DesignGrid.create(bad=[])
+        DesignGrid.create(bad=[])
     with pytest.raises(ValueError, match="'x'"):
-        sw.DesignGrid.create(x=[1.0, np.nan])
+        DesignGrid.create(x=[1.0, np.nan])
 
 
 # ------------------------------------------------------------------ reductions vs brute force
@@ -137,7 +146,7 @@ def problem():
 
 def test_argmin_topk_overall_match_brute_force(problem):
     g, space, ref = problem
-    r = sw.sweep(sw.compute_cycles_cost_fn(), g, space, "latency", top_k=4, overall_top_k=6,
+    r = sweep(compute_cycles_cost_fn(), g, space, "latency", top_k=4, overall_top_k=6,
                  chunk_size=64)
     np.testing.assert_array_equal(r.best_value, ref.min(1))
     np.testing.assert_array_equal(r.best_index, ref.argmin(1))  # first = lowest index
@@ -159,16 +168,16 @@ def test_results_independent_of_chunk_size_and_blocks(problem):
     kw = {"objectives": ["latency", ("pes", lambda m: m["pes"])], "top_k": 3, "overall_top_k": 5,
               "pareto": True, "full": True}
     cost = _cycles_and_pes()
-    base = sw.sweep(cost, g, space, chunk_size=space.size, **kw)
+    base = sweep(cost, g, space, chunk_size=space.size, **kw)
     assert base.stats.n_chunks == 1
     for cs, blk in ((8, 2), (24, 5), (100, 3), (None, 4096)):
-        r = sw.sweep(cost, g, space, chunk_size=cs, workload_block=blk, **kw)
+        r = sweep(cost, g, space, chunk_size=cs, workload_block=blk, **kw)
         assert_same(base, r)
         assert r.stats.compiles == 1, (cs, blk)  # partial last chunk/block masked, not retraced
 
 
 def _cycles_and_pes():
-    base = sw.compute_cycles_cost_fn()
+    base = compute_cycles_cost_fn()
 
     def cost(g, a):
         m = base(g, a)
@@ -180,7 +189,7 @@ def _cycles_and_pes():
 
 def test_full_results_match_brute_force(problem):
     g, space, ref = problem
-    r = sw.sweep(sw.compute_cycles_cost_fn(), g, space, "latency", full=True, chunk_size=48)
+    r = sweep(compute_cycles_cost_fn(), g, space, "latency", full=True, chunk_size=48)
     np.testing.assert_array_equal(r.full[0], ref)
 
 
@@ -197,7 +206,7 @@ def test_pareto_front_matches_naive(problem, n_obj, cap):
         m["sram"] = jnp.asarray(a.ifmap_sram_kb, jnp.float64) + 0 * m["total_cycles"]
         return m
 
-    r = sw.sweep(cost, g, space, objs, pareto=True, chunk_size=32, pareto_capacity=cap)
+    r = sweep(cost, g, space, objs, pareto=True, chunk_size=32, pareto_capacity=cap)
     if cap == 1:
         assert r.stats.pareto_fallbacks > 0  # the exact host fallback was exercised
     cols = [ref, (v["rows"] * v["cols"]).astype(float), v["ifmap_sram_kb"].astype(float)]
@@ -232,7 +241,7 @@ def test_pareto_front_np_is_exact_and_merges(points):
 def test_segmented_networks_sum_layers_and_match_brute_force(problem):
     g, space, ref = problem
     seg = np.array([1, 0, 1, 2, 1])
-    r = sw.sweep(sw.compute_cycles_cost_fn(), g, space, "latency", segment_ids=seg, top_k=2,
+    r = sweep(compute_cycles_cost_fn(), g, space, "latency", segment_ids=seg, top_k=2,
                  chunk_size=40)
     net = np.stack([ref[seg == s].sum(0) for s in range(3)])
     np.testing.assert_array_equal(r.best_value, net.min(1))
@@ -242,16 +251,16 @@ def test_segmented_networks_sum_layers_and_match_brute_force(problem):
 
 def test_mac_budget_masks_designs_and_reports_none():
     g = Gemm.create([64], [64], [64])
-    space = sw.systolic_space(rows=[2, 4, 8, 16], cols=[2, 4, 8, 16], dataflow="os",
+    space = systolic_space(rows=[2, 4, 8, 16], cols=[2, 4, 8, 16], dataflow="os",
                               max_macs=32)
-    r = sw.sweep(sw.compute_cycles_cost_fn(), g, space, "latency", top_k=16)
+    r = sweep(compute_cycles_cost_fn(), g, space, "latency", top_k=16)
     v = space.grid.points(r.topk_index[0][r.topk_index[0] >= 0])
     assert np.all(v["rows"] * v["cols"] <= 32)
     n_fit = sum(r * c <= 32 for r in (2, 4, 8, 16) for c in (2, 4, 8, 16))  # 10 of 16
     assert np.sum(r.topk_index[0] >= 0) == n_fit
     assert np.all(np.isinf(r.topk_value[0][n_fit:])) and np.all(r.topk_index[0][n_fit:] == -1)
-    none = sw.systolic_space(rows=[2, 4], cols=[2, 4], min_macs=1000)
-    r = sw.sweep(sw.compute_cycles_cost_fn(), g, none, "latency")
+    none = systolic_space(rows=[2, 4], cols=[2, 4], min_macs=1000)
+    r = sweep(compute_cycles_cost_fn(), g, none, "latency")
     assert r.best_index[0] == -1 and np.isinf(r.best_value[0])
 
 
@@ -266,22 +275,22 @@ def test_mac_budget_masks_designs_and_reports_none():
 def test_sweep_validation_names_the_field(problem, kw, match):
     g, space, _ = problem
     with pytest.raises(ValueError, match=match):
-        sw.sweep(sw.compute_cycles_cost_fn(), g, space, **kw)
+        sweep(compute_cycles_cost_fn(), g, space, **kw)
 
 
 def test_progress_bar_can_be_forced_and_disabled(problem, capsys):
     g, space, _ = problem
-    sw.sweep(sw.compute_cycles_cost_fn(), g, space, chunk_size=16, progress=True)
+    sweep(compute_cycles_cost_fn(), g, space, chunk_size=16, progress=True)
     assert "sweep" in capsys.readouterr().err
-    sw.sweep(sw.compute_cycles_cost_fn(), g, space, chunk_size=16, progress=False)
+    sweep(compute_cycles_cost_fn(), g, space, chunk_size=16, progress=False)
     assert "sweep" not in capsys.readouterr().err
 
 
 def test_full_systolic_metrics_plug_in():
     g = Gemm.create([100, 7], [30, 300], [64, 9])
-    space = sw.systolic_space(rows=[4, 8, 16], cols=[4, 8, 16], dataflow=("os", "ws", "is"),
+    space = systolic_space(rows=[4, 8, 16], cols=[4, 8, 16], dataflow=("os", "ws", "is"),
                               ifmap_sram_kb=[1, 64], bw_mode="USER", bandwidth=[1, 8])
-    r = sw.sweep(sw.systolic_cost_fn(), g, space, ["total_cycles", "dram_ifmap_reads"],
+    r = sweep(systolic_cost_fn(), g, space, ["total_cycles", "dram_ifmap_reads"],
                  full=True, chunk_size=16)
     from codesign_jax.cost.systolic import systolic_metrics
     v = space.grid.points(np.arange(space.size))
@@ -313,9 +322,9 @@ def device_case():
     seg = np.array([0, 0, 1, 1, 1, 2])
     kw = {"objectives": ["latency", ("pes", lambda m: m["pes"])], "top_k": 3, "overall_top_k": 4,
               "pareto": True, "chunk_size": 64, "pareto_capacity": 16}
-    a = sw.sweep(_cycles_and_pes(), g, space, full=True, **kw)
-    b = sw.sweep(_cycles_and_pes(), g, space, segment_ids=seg, **kw)
-    return sw.SweepResult(
+    a = sweep(_cycles_and_pes(), g, space, full=True, **kw)
+    b = sweep(_cycles_and_pes(), g, space, segment_ids=seg, **kw)
+    return SweepResult(
         best_value=np.concatenate([a.best_value, b.best_value]),
         best_index=np.concatenate([a.best_index, b.best_index]),
         topk_value=np.concatenate([a.topk_value, b.topk_value]),
@@ -378,7 +387,7 @@ def test_bench_1e8_points_flat_memory():
 def test_design_metrics_are_not_summed_over_layers(problem):
     g, space, ref = problem
     seg = np.array([0, 0, 0, 1, 1])
-    r = sw.sweep(sw.compute_cycles_cost_fn(), g, space, ["area", "latency"], segment_ids=seg,
+    r = sweep(compute_cycles_cost_fn(), g, space, ["area", "latency"], segment_ids=seg,
                  top_k=2, chunk_size=256)
     v = space.grid.points(r.topk_index.reshape(-1))
     a = space.build(v)
@@ -386,7 +395,7 @@ def test_design_metrics_are_not_summed_over_layers(problem):
     want = systolic_area_mm2(np, a.rows, a.cols, a.ifmap_sram_kb, a.filter_sram_kb,
                              a.ofmap_sram_kb, default_energy_table())
     np.testing.assert_allclose(r.topk_value.reshape(-1), want, rtol=0, atol=0)
-    m = sw.evaluate_points(sw.compute_cycles_cost_fn(), g, space, r.topk_index,
+    m = evaluate_points(compute_cycles_cost_fn(), g, space, r.topk_index,
                            segment_ids=seg)
     np.testing.assert_array_equal(m["area_mm2"], r.topk_value)
     net = np.stack([ref[seg == s].sum(0) for s in range(2)])
@@ -396,9 +405,9 @@ def test_design_metrics_are_not_summed_over_layers(problem):
 
 def test_area_budget_is_respected():
     g = Gemm.create([256], [256], [256])
-    space = sw.systolic_space(rows=[8, 32, 128], cols=[8, 32, 128], ifmap_sram_kb=[64, 512],
+    space = systolic_space(rows=[8, 32, 128], cols=[8, 32, 128], ifmap_sram_kb=[64, 512],
                               max_area_mm2=0.5)
-    r = sw.sweep(sw.compute_cycles_cost_fn(), g, space, "latency", full=True)
+    r = sweep(compute_cycles_cost_fn(), g, space, "latency", full=True)
     from codesign_jax.cost.energy import default_energy_table, systolic_area_mm2
     v = space.grid.points(np.arange(space.size))
     a = space.build(v)
@@ -492,8 +501,8 @@ def test_spatial_accelerator_axes_plug_in():
                                 Y=np.array([58, 30]), X=np.array([58, 30]))
     layers = spatial.SpatialLayer(*(np.broadcast_to(np.asarray(getattr(layers, f)), (2,))
                                     for f in ("K", "C", "R", "S", "Y", "X", "stride")), "CONV")
-    space = sw.DesignSpace(
-        grid=sw.DesignGrid.create(num_pes=[16, 64, 256], noc_bw=[8, 64, 512],
+    space = DesignSpace(
+        grid=DesignGrid.create(num_pes=[16, 64, 256], noc_bw=[8, 64, 512],
                                   l2_size=[1000, 3000]),
         build=lambda v: spatial.SpatialAccelerator(num_pes=v["num_pes"], l1_size=100,
                                                    l2_size=v["l2_size"], noc_bw=v["noc_bw"],
@@ -504,7 +513,7 @@ def test_spatial_accelerator_axes_plug_in():
         rep = model(layer, accel)
         return {f: getattr(rep, f) for f in spatial.REPORT_FIELDS}
 
-    r = sw.sweep(cost, layers, space, ["runtime_cycles", "energy_total_xmac"], full=True,
+    r = sweep(cost, layers, space, ["runtime_cycles", "energy_total_xmac"], full=True,
                  pareto=True, chunk_size=8)
     v = space.grid.points(np.arange(space.size))
     acc = space.build(v)
