@@ -1,10 +1,13 @@
 """USER-bandwidth-mode model (codesign_jax/cost/_systolic_user.py) against real SCALE-Sim 3.0.0.
 
-Rows: the 13 ``stall_user`` rows of scalesim_reference.csv and scalesim_user_extra.csv (300
-small USER-mode runs: os/ws/is, GEMM and conv, 1-64 KB SRAMs, bandwidth 1-32, arrays 4x4-64x64).
-The window recurrence (_systolic_user_scan.read_buffer_events) makes prefetch counts exact, so
-DRAM reads/start/stop are asserted at their measured exact-match rates; total cycles are held to
-the accuracy bar (within 3% on >= 95% of all USER rows). The numpy reference and the jitted jax
+Rows: the 13 ``stall_user`` rows of scalesim_reference.csv and scalesim_user_extra.csv (550
+small USER-mode runs: os/ws/is, GEMM and conv, 1-64 KB SRAMs, bandwidth 1-32, arrays 4x4-64x64;
+rows w000-w149 and x000-x099 draw the OFMAP SRAM size independently and were held out while the
+write-buffer model was written). The window recurrence (_systolic_user_scan.read_buffer_events) makes prefetch
+counts exact and, with the OFMAP write-buffer events in the same loop, total/stall cycles, OFMAP
+DRAM start/stop/writes and SRAM start/stop are exact on every row whose read side is exact (the
+misses are convolution ifmaps whose im2col duplicates hit in other sets). Fields are asserted at
+their measured exact-match rates (minus a small margin). The numpy reference and the jitted jax
 loop must agree exactly.
 """
 
@@ -86,19 +89,69 @@ def test_reference_has_user_rows():
 
 
 def test_total_cycles_accuracy_bar():
-    """total_cycles within 3% of SCALE-Sim on >= 95% of all USER rows (measured: 13/13 and
-    285/300); exact on >= 90% of the generated rows (measured 91.7%)."""
-    hits, n = 0, 0
-    for name, floor in (("scalesim_reference.csv", 1.0), ("scalesim_user_extra.csv", 0.95)):
+    """total_cycles within 3% of SCALE-Sim on >= 98.5% of all USER rows and exact on >= 96.5%
+    (measured 556/563 and 548/563: every miss is a convolution whose ifmap im2col duplicates hit
+    in other read-buffer sets); stall_cycles = total_cycles - no-stall cycles."""
+    hits, exact, n = 0, 0, 0
+    for name in ("scalesim_reference.csv", "scalesim_user_extra.csv"):
         rows, out = _case(name)
-        ok = _rel(out["total_cycles"], ref(rows, "total_cycles")) <= 0.03
-        assert np.mean(ok) >= floor, (name, np.mean(ok))
-        hits, n = hits + ok.sum(), n + ok.size
-    assert hits / n >= 0.95
-    rows, out = _case("scalesim_user_extra.csv")
-    assert np.mean(out["total_cycles"] == ref(rows, "total_cycles")) >= 0.90
-    np.testing.assert_array_equal(out["stall_cycles"],
-                                  out["total_cycles"] - (out["total_cycles"] - out["stall_cycles"]))
+        r = ref(rows, "total_cycles")
+        hits += (_rel(out["total_cycles"], r) <= 0.03).sum()
+        exact += (out["total_cycles"] == r).sum()
+        n += r.size
+        np.testing.assert_array_equal(out["total_cycles"] - out["stall_cycles"],
+                                      r - ref(rows, "stall_cycles"))
+    assert hits / n >= 0.985, hits / n
+    assert exact / n >= 0.965, exact / n
+
+
+def test_exact_where_reads_exact(case):
+    """Where both read buffers' prefetch counts are exact, the write-buffer events make every
+    cycle field exact (measured: all but 7 convolution rows with exact reads, which differ
+    through im2col hits that change read stalls without changing prefetch counts)."""
+    rows, out = case
+    ok = np.ones(len(rows), bool)
+    for op in ("ifmap", "filter"):
+        ok &= out[f"dram_{op}_reads"] == ref(rows, f"dram_{op}_reads")
+    gemm = np.asarray([r["input_type"] == "gemm" for r in rows])
+    for k in ("total_cycles", "stall_cycles", "total_cycles_incl_prefetch", "dram_ofmap_start",
+              "dram_ofmap_stop", "dram_ofmap_writes", "sram_ofmap_stop", "sram_filter_stop",
+              "sram_ifmap_start", "sram_filter_start", "sram_ofmap_start"):
+        eq = out[k] == ref(rows, k)
+        np.testing.assert_array_equal(out[k][ok & gemm], ref(rows, k)[ok & gemm], err_msg=k)
+        floor = 0.97 if len(rows) > 100 else 0.8    # reference: 2 of 13 are such conv rows
+        assert np.mean(eq[ok]) >= floor, (k, np.mean(eq[ok]))
+
+
+def test_ofmap_write_buffer_exact():
+    """OFMAP DRAM writes (empty_drain_buf padding of forced partial lines) exact on every row
+    whose ifmap prefetch count is exact (measured: all but one conv row, off by 2 words)."""
+    for name in ("scalesim_reference.csv", "scalesim_user_extra.csv"):
+        rows, out = _case(name)
+        ok = out["dram_ifmap_reads"] == ref(rows, "dram_ifmap_reads")
+        w = ref(rows, "dram_ofmap_writes")
+        np.testing.assert_array_equal(out["dram_ofmap_writes"][ok], w[ok])
+        assert np.max(_rel(out["dram_ofmap_writes"], w)) < 1e-3
+
+
+def test_ofmap_arrivals_match_exact_module():
+    """OfmapArrivals (xp, float) agrees with _systolic_exact._stream_row (int64 numpy)."""
+    from codesign_jax.cost import _systolic_exact as X
+    from codesign_jax.cost._systolic_user_scan import OfmapArrivals
+    rows = [r for r in load_rows("scalesim_user_extra.csv") if r["bw_mode"] == "USER"][::7]
+    g, a = batch(rows)
+    q = build_q(np, g, a)
+    arr = OfmapArrivals(np, q["is_os"], q["R"], q["C"], q["T"], q["Sr"], q["fr"], q["fc"],
+                        q["ru_l"], q["cu_l"], q["L"], q["folds"])
+    np.testing.assert_array_equal(arr.n, q["n_of"])
+    lay = X._Layout(*(np.asarray(v).astype(np.int64) for v in (g.M, g.N, g.K, a.rows, a.cols,
+                                                                a.dataflow)))
+    for frac in np.linspace(0.0, 1.0, 41):
+        e = np.maximum(1, np.floor(frac * q["n_of"]))
+        want = X._stream_row(lay, "ofmap", e.astype(np.int64))
+        np.testing.assert_array_equal(arr.row(e), want)
+        np.testing.assert_array_equal(arr.before(want) < e, True)
+        np.testing.assert_array_equal(arr.before(want + 1) >= e, True)
 
 
 def test_dram_start_exact(case):
@@ -110,9 +163,9 @@ def test_dram_start_exact(case):
 
 def test_prefetch_counts_exact(case):
     """DRAM reads and stop follow from the exact number of new_prefetch calls. Measured: all
-    rows exact except 5 convolution ifmaps (im2col duplicates hit in other sets)."""
+    rows exact except 13 convolution ifmaps (of 563) (im2col duplicates hit in other sets)."""
     rows, out = case
-    for op, floor in (("ifmap", 0.98), ("filter", 1.0)):
+    for op, floor in (("ifmap", 0.97), ("filter", 1.0)):
         for w in ("reads", "stop"):
             eq = out[f"dram_{op}_{w}"] == ref(rows, f"dram_{op}_{w}")
             assert np.mean(eq) >= floor, (op, w, np.mean(eq))
@@ -141,8 +194,8 @@ def test_jax_matches_numpy():
     """The jitted lax.while_loop and the numpy loop run the same recurrence: identical."""
     import jax
     import jax.numpy as jnp
-    rows = [r for r in load_rows("scalesim_user_extra.csv") if r["bw_mode"] == "USER"][:60]
-    rows += [r for r in load_rows() if r["group"] == "stall_user"][:3]
+    rows = [r for r in load_rows("scalesim_user_extra.csv") if r["bw_mode"] == "USER"][::5]
+    rows += [r for r in load_rows() if r["group"] == "stall_user"][:6][:3]
     g, a = batch(rows)
     q = build_q(np, g, a)
     out_np = U.user_mode_fields(np, q)

@@ -33,17 +33,27 @@ covers the laps of backward jumps. A line with misses is served at
 array stalls by the slowest operand. Prefetch counts, hence DRAM reads, start and stop, are exact
 for every GEMM row of the reference data.
 
-Residuals: (1) the ofmap write buffer's stalls (``write_buffer.service_writes`` waiting for
-``empty_drain_buf``) are a steady-state bound, not simulated (the bound wins only when the ofmap
-drain is the bottleneck); (2) a convolution ifmap's im2col duplicates can hit in another set of
-the window (``active_buffer_hit`` tests addresses, not positions) and its -1 entries are not
-skipped in the rank functions: prefetch counts of such ifmaps can be off; (3) SRAM stop cycles
-are shifted by the whole stall.
+The OFMAP write buffer (``memory/write_buffer.py``) runs in the same recurrence (see
+``_systolic_user_scan`` doc): drains of ``ceil(D/bw)`` trace lines (``D = size - ceil(size/2)``,
+``bw`` = cfg ``Bandwidth``) are triggered at the first write with occupancy ``> D`` at a cycle
+``>= drain_end_cycle``; a write that fills the buffer while a drain is in progress stalls the
+array until ``drain_end_cycle`` (the line's stall is the max of the ifmap, filter and ofmap
+stalls); forced partial lines and the -1 padding counted only on a drain's last line are
+tracked per segment; ``empty_all_buffers`` flushes the rest from the last line's served cycle.
+Total/stall cycles, OFMAP DRAM start/stop/writes and SRAM start/stop cycles (the stall before
+the operand's first/last request line plus its own stall there) are exact wherever the read
+side is.
+
+Residual: a convolution ifmap's im2col duplicates can hit in another set of the window
+(``active_buffer_hit`` tests addresses, not positions) and its -1 entries are not skipped in the
+rank functions: prefetch counts and stalls of such ifmaps can be off (13 of 563 USER rows in
+tests/data; every cycle mismatch left is such a convolution).
 """
 
 from __future__ import annotations
 
-from codesign_jax.cost._systolic_user_scan import _Stationary, _Stream, read_buffer_events
+from codesign_jax.cost._systolic_user_scan import (OfmapArrivals, _Stationary, _Stream,
+                                                   final_flush, read_buffer_events)
 
 __all__ = ["user_mode_fields", "USER_Q_KEYS"]
 
@@ -82,10 +92,8 @@ def user_mode_fields(xp, q: dict) -> dict:
 
     Returns a dict with ``total_cycles, stall_cycles, total_cycles_incl_prefetch``,
     ``dram_{ifmap,filter}_{reads,start,stop}``, ``dram_ofmap_{writes,start,stop}`` and
-    ``sram_{ifmap,filter,ofmap}_stop`` (starts are unchanged by stalls).
+    ``sram_{ifmap,filter,ofmap}_{start,stop}``.
     """
-    from codesign_jax.cost.systolic import _ofmap_drain
-
     shape = xp.broadcast_shapes(*(xp.shape(q[k]) for k in USER_Q_KEYS))
     g = {k: q[k] if _static(q[k]) else xp.reshape(xp.broadcast_to(xp.asarray(q[k]), shape), (-1,))
          for k in USER_Q_KEYS}
@@ -110,7 +118,24 @@ def user_mode_fields(xp, q: dict) -> dict:
     stat = _Stationary(xp, Sr, C, R, fr, fc, ru_l, cu_l)
     ops = [dict(b_if, geo=_Mixed(xp, is_is, stat, stream_if)),
            dict(b_fl, geo=_Mixed(xp, is_ws, stat, stream_fl))]
-    k_if, k_fl, S, Sl_if, Sl_fl = read_buffer_events(xp, ops, F, L)
+    # OFMAP write buffer (write_buffer.set_params: drain_buf_size = size - ceil(size/2))
+    words_of = xp.floor(f64(g["ofmap_sram_kb"]) * 1024.0)     # total_size_elems
+    D = words_of - xp.ceil(words_of * 0.5)                     # drain_buf_size
+    arr = OfmapArrivals(xp, is_os, R, C, T, Sr, fr, fc, ru_l, cu_l, L, F)
+    wb = dict(arr=arr, D=D, Stot=words_of, bw=bw_of, q=xp.ceil(D / bw_of))   # lines_to_fill_dbuf
+    # served cycles wanted: first/last request line of each operand (reads answer one cycle
+    # later: read hit latency 1; writes the same cycle)
+    names = [("ifmap", 0, 1.0), ("filter", 1, 1.0), ("ofmap", 2, 0.0)]
+    probes = []
+    for nm, j, lat in names:
+        for w_ in ("start", "stop"):
+            probes.append((f64(g[f"sram_{nm}_{w_}"]) - lat, j))
+    st = read_buffer_events(xp, ops, F, L, wb=wb, probes=probes)
+    k_if, k_fl, S = st["k0"], st["k1"], st["S"]
+    if xp.__name__ == "numpy" and bool(xp.any(st["wovf"])):
+        import warnings
+        warnings.warn("user_mode_fields: more pending OFMAP drain segments than tracked "
+                      "(_systolic_user_scan._NSLOT); OFMAP write counts may be off")
 
     def dram(b, k, bw, Vpad):
         nl_a = xp.minimum(xp.ceil(b["A"] / bw), xp.ceil(Vpad / bw))   # prefetch_active_buffer
@@ -121,15 +146,12 @@ def user_mode_fields(xp, q: dict) -> dict:
     rd_if, st_if, sp_if = dram(b_if, k_if, bw_if, Vpad_if)
     rd_fl, st_fl, sp_fl = dram(b_fl, k_fl, bw_fl, Vpad_fl)
 
-    # write_buffer.service_writes: once the ofmap SRAM is full, writes wait for the drain at
-    # Bandwidth words/cycle (empty_drain_buf); steady-state bound (not exact)
-    words_of = xp.floor(f64(g["ofmap_sram_kb"]) * 1024.0)
-    end_of = (f64(g["n_of"]) - words_of) / bw_of + (t0 - f64(g["sram_ofmap_stop"]))
-    total = xp.maximum(t0 + S, xp.floor(end_of))
-    S = total - t0
-    of_start, of_stop, of_writes = _ofmap_drain(xp, f64(g["n_of"]), total, bw_of,
-                                                f64(g["ofmap_sram_kb"]))
-    incl = of_stop - xp.minimum(st_if, st_fl)
+    # service_memory_requests: total_cycles = max(ofmap served cycles) = last line + all stalls
+    # (the last demand line holds only ofmap writes, so its stall is the ofmap's own)
+    total = t0 + S
+    # write_buffer.empty_all_buffers(ofmap_serviced_cycles[-1])
+    of_start, of_stop, of_writes = final_flush(xp, st, arr, bw_of, wb["q"], total)
+    incl = of_stop - xp.minimum(st_if, st_fl)                     # calc_report_data
     out = {
         "total_cycles": total,
         "stall_cycles": S,
@@ -137,10 +159,11 @@ def user_mode_fields(xp, q: dict) -> dict:
         "dram_ifmap_reads": rd_if, "dram_ifmap_start": st_if, "dram_ifmap_stop": sp_if,
         "dram_filter_reads": rd_fl, "dram_filter_start": st_fl, "dram_filter_stop": sp_fl,
         "dram_ofmap_writes": of_writes, "dram_ofmap_start": of_start, "dram_ofmap_stop": of_stop,
-        "sram_ifmap_stop": f64(g["sram_ifmap_stop"]) + S,
-        "sram_filter_stop": f64(g["sram_filter_stop"]) + S,
-        "sram_ofmap_stop": f64(g["sram_ofmap_stop"]) + S,
     }
+    # SRAM start/stop: the no-stall cycle plus the stall before that line and its own stall
+    for (nm, j, lat), i in zip(names, range(0, 6, 2)):
+        out[f"sram_{nm}_start"] = f64(g[f"sram_{nm}_start"]) + st["probe"][i]
+        out[f"sram_{nm}_stop"] = f64(g[f"sram_{nm}_stop"]) + st["probe"][i + 1]
     return {k: xp.reshape(v, shape) for k, v in out.items()}
 
 
