@@ -88,14 +88,19 @@ def _reduce(xp, g, a):
     """Every field reaches the output: per-workload argmin/min over designs of the energy-delay
     product (a function of every design axis) plus the sum over all points of every field.
 
-    The fields are added elementwise and reduced once: XLA then keeps one fused loop instead of
-    re-deriving shared intermediates once per reduced field.
+    Fields are evaluated at the shape of the inputs they depend on (compute cycles do not depend
+    on SRAM sizes), added elementwise within each shape, then broadcast-added and reduced once:
+    XLA keeps one fused loop and does the per-shape work once per distinct input.
     """
-    m = systolic_metrics(xp, g, a)
-    m.update(systolic_energy(xp, m, a, default_energy_table()))
+    m = systolic_metrics(xp, g, a, broadcast=False)
+    m.update(systolic_energy(xp, m, a, default_energy_table(), broadcast=False))
     edp = m["edp_pj_cycles"]
     flat = edp.reshape(edp.shape[0], -1)
-    everything = sum(m[k] for k in ALL_FIELDS).sum()
+    groups = {}
+    for k in ALL_FIELDS:
+        groups.setdefault(np.shape(m[k]), []).append(m[k])
+    everything = sum(sum(vs) for vs in groups.values())
+    everything = xp.broadcast_to(everything, edp.shape).sum()
     return xp.argmin(flat, axis=1), xp.min(flat, axis=1), everything
 
 
