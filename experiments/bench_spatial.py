@@ -2,23 +2,45 @@
 
 ``run_spatial_suite(n_points)`` draws ``n_points`` random (layer, accelerator) pairs per dataflow
 (ResNet/MobileNet-like conv shapes with strides 1-2, the semi-decoupled paper's accelerator ranges),
-times one jitted evaluation of all report fields (each reduced to a sum, so XLA keeps every output)
-after a warm-up compile, and the numpy port of the same formulas on a slice.
-Run standalone: ``python experiments/bench_spatial.py [n_points]`` prints the JSON.
+drops the ones MAESTRO rejects (``check_spatial``), and times, after a warm-up compile:
+
+* ``jax_points_per_s``: one jitted call evaluating every report field of every point, each field
+  summed inside the jitted function (per block of ``BLOCK`` points, then over blocks), so no output
+  is dead code; the batch is split over all local CPU devices (``shard_map``), each device walking
+  its share block by block (``lax.map``) so intermediates stay in cache.
+* ``api_points_per_s``: the public path, ``jax.jit(make_spatial_cost(...))`` returning per-point
+  arrays (block-mapped internally, one device), fields summed afterwards in the same jitted call.
+* ``numpy_points_per_s``: the numpy port of the same formulas (``backend='numpy'``) on a slice.
+
+Timings are the best of ``repeat`` runs (the median is reported too): the machine may be shared.
+Run standalone: ``python experiments/bench_spatial.py [n_points]`` prints the JSON; standalone, it
+asks XLA for one CPU device per core (``--xla_force_host_platform_device_count``) before JAX starts.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import sys
-import time
 
-import jax
-import jax.numpy as jnp
-import numpy as np
+if __name__ == "__main__" and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                             f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
 
-import codesign_jax  # noqa: F401  (enables x64)
-from codesign_jax.cost import spatial as sp
+import json  # noqa: E402
+import time  # noqa: E402
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import Mesh, PartitionSpec as P  # noqa: E402
+
+import codesign_jax  # noqa: F401,E402  (enables x64)
+from codesign_jax.cost import spatial as sp  # noqa: E402
+
+try:  # jax >= 0.6
+  from jax import shard_map as _shard_map  # noqa: E402
+except ImportError:  # pragma: no cover
+  from jax.experimental.shard_map import shard_map as _shard_map  # noqa: E402
 
 # MAESTRO's own cost per layer evaluation: one process per layer in HW-file mode; median of the
 # wall_s column of tests/data/maestro_reference.csv (602 runs of maestro-project/maestro@4eb08d1).
@@ -26,6 +48,7 @@ MAESTRO_S_PER_POINT = 0.0178
 MAESTRO_SOURCE = ("median wall time per layer of the 602 real MAESTRO (4eb08d1) runs in "
                   "tests/data/maestro_reference.csv (column wall_s, HW-file mode, one layer per process; "
                   "range 2.9-88.8 ms)")
+BLOCK = 4096  # points per lax.map step (intermediates stay in L2)
 
 SUITE = {  # dataflow -> layer type it is benchmarked on
     "kcp_ws": "CONV", "xp_ws": "CONV", "rs": "CONV", "ykp_os": "CONV", "dpt": "DSCONV", "gemm_nmk": "GEMM",
@@ -53,50 +76,73 @@ def _points(n: int, layer_type: str, rng: np.random.Generator):
   return layer, accel
 
 
-def _timeit(fn, *args, repeat=3):
-  best = float("inf")
+def _times(fn, *args, repeat=5):
+  ts = []
   for _ in range(repeat):
     t0 = time.perf_counter()
     jax.block_until_ready(fn(*args))
-    best = min(best, time.perf_counter() - t0)
-  return best
+    ts.append(time.perf_counter() - t0)
+  return min(ts), float(np.median(ts))
 
 
-def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0) -> dict:
+def _sums(rep) -> jax.Array:
+  return jnp.stack([jnp.sum(jnp.asarray(getattr(rep, f), jnp.float64)) for f in sp.REPORT_FIELDS])
+
+
+def _fused_fn(df: str, lt: str, n_dev: int):
+  """Jitted (layer, accel) -> per-field sums; layer/accel leaves of shape [n_dev * blocks * BLOCK]."""
+  cost = sp.make_spatial_cost(df, lt, block=0)
+
+  def per_device(layer, accel):
+    blk = lambda t: jax.tree_util.tree_map(lambda a: a.reshape(-1, BLOCK), t)
+    return jnp.sum(jax.lax.map(lambda la: _sums(cost(*la)), (blk(layer), blk(accel))), axis=0)[None]
+
+  if n_dev == 1:
+    return jax.jit(lambda layer, accel: per_device(layer, accel)[0])
+  mesh = Mesh(np.array(jax.devices()[:n_dev]), ("d",))
+  sharded = _shard_map(per_device, mesh=mesh, in_specs=(P("d"), P("d")), out_specs=P("d"))
+  return jax.jit(lambda layer, accel: jnp.sum(sharded(layer, accel), axis=0))
+
+
+def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5, dataflows=None) -> dict:
   """Points/s per dataflow for the jitted model and its numpy port (JSON-able dict)."""
   rng = np.random.default_rng(seed)
-  res = {"n_points": n_points, "device": str(jax.devices()[0]), "maestro_s_per_point": MAESTRO_S_PER_POINT,
-         "maestro_source": MAESTRO_SOURCE,
-         "reduced": "every SpatialReport field summed over the batch (jnp.sum per field), so none is dead code",
+  n_dev = len(jax.devices())
+  res = {"n_points_requested": n_points, "device": f"{n_dev} x {jax.devices()[0].device_kind} "
+         f"({jax.default_backend()}), {os.cpu_count()} cores", "block": BLOCK,
+         "maestro_s_per_point": MAESTRO_S_PER_POINT, "maestro_source": MAESTRO_SOURCE,
+         "reduced": ("every SpatialReport field of every point summed inside the jitted function (per block, "
+                     "then over blocks and devices); none is dead code"),
          "dataflows": {}}
-  for df, lt in SUITE.items():
+  for df in dataflows or SUITE:
+    lt = SUITE[df]
     layer, accel = _points(n_points, lt, rng)
-    err = sp.check_spatial(layer, accel, df)
-    keep = err == ""
-    layer = jax.tree_util.tree_map(lambda a: np.broadcast_to(a, keep.shape)[keep], layer)
-    accel = jax.tree_util.tree_map(lambda a: np.broadcast_to(a, keep.shape)[keep], accel)
-    n = int(keep.sum())
-    cost = sp.make_spatial_cost(df, lt)
-
-    @jax.jit
-    def reduced(layer, accel):
-      rep = cost(layer, accel)
-      return jnp.stack([jnp.sum(getattr(rep, f)) for f in sp.REPORT_FIELDS])
-
+    keep = sp.check_spatial(layer, accel, df) == ""
+    n = int(keep.sum()) // (BLOCK * n_dev) * (BLOCK * n_dev)  # whole blocks per device
+    cols = lambda t: jax.tree_util.tree_map(lambda a: np.broadcast_to(a, keep.shape)[keep][:n], t)
+    layer, accel = cols(layer), cols(accel)
     jl, ja = jax.device_put(layer), jax.device_put(accel)
+    fused = _fused_fn(df, lt, n_dev)
     t0 = time.perf_counter()
-    jax.block_until_ready(reduced(jl, ja))
+    jax.block_until_ready(fused(jl, ja))
     compile_s = time.perf_counter() - t0
-    t_jax = _timeit(reduced, jl, ja)
-    m = min(n, 20_000)
+    t_jax, t_jax_med = _times(fused, jl, ja, repeat=repeat)
+    api = jax.jit(lambda l, a, c=sp.make_spatial_cost(df, lt): _sums(c(l, a)))
+    t0 = time.perf_counter()
+    jax.block_until_ready(api(jl, ja))
+    api_compile_s = time.perf_counter() - t0
+    t_api, _ = _times(api, jl, ja, repeat=max(1, repeat // 2))
+    m = min(n, 5_000)
     np_cost = sp.make_spatial_cost(df, lt, backend="numpy")
     sl = lambda t: jax.tree_util.tree_map(lambda a: np.asarray(a)[:m], t)
-    t_np = _timeit(lambda a, b: [np.sum(getattr(np_cost(a, b), f)) for f in sp.REPORT_FIELDS], sl(layer),
-                   sl(accel), repeat=1)
+    t_np, _ = _times(lambda a, b: [np.sum(getattr(np_cost(a, b), f)) for f in sp.REPORT_FIELDS], sl(layer),
+                     sl(accel), repeat=1)
     jps, nps = n / t_jax, m / t_np
-    res["dataflows"][df] = {"layer_type": lt, "n_valid": n, "compile_s": round(compile_s, 2),
-                            "jax_points_per_s": jps, "numpy_points_per_s": nps,
-                            "speedup_vs_numpy": jps / nps, "speedup_vs_maestro": jps * MAESTRO_S_PER_POINT}
+    res["dataflows"][df] = {
+        "layer_type": lt, "n_points": n, "compile_s": round(compile_s, 2), "api_compile_s": round(api_compile_s, 2),
+        "jax_points_per_s": round(jps), "jax_points_per_s_median": round(n / t_jax_med),
+        "api_points_per_s": round(n / t_api), "numpy_points_per_s": round(nps), "numpy_n_points": m,
+        "speedup_vs_numpy": round(jps / nps, 1), "speedup_vs_maestro": round(jps * MAESTRO_S_PER_POINT)}
   return res
 
 

@@ -520,8 +520,11 @@ def test_spatial_accelerator_axes_plug_in():
     direct = model(spatial.SpatialLayer(*(np.asarray(getattr(layers, f))[:, None] for f in
                                           ("K", "C", "R", "S", "Y", "X", "stride")), "CONV"),
                    acc)
-    np.testing.assert_array_equal(r.full[0], np.asarray(direct.runtime_cycles))
-    np.testing.assert_array_equal(r.best_index, np.argmin(np.asarray(direct.runtime_cycles), 1))
+    # combinations the model rejects (num_pes below the cluster size: NaN) are +inf in sweeps
+    want = np.asarray(direct.runtime_cycles)
+    want = np.where(np.isnan(want), np.inf, want)
+    np.testing.assert_array_equal(r.full[0], want)
+    np.testing.assert_array_equal(r.best_index, np.argmin(want, 1))
     for w in range(2):
         o = np.stack([np.asarray(direct.runtime_cycles)[w],
                       np.asarray(direct.energy_total_xmac)[w]], 1)

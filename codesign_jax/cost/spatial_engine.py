@@ -1,19 +1,17 @@
-"""Engine of the MAESTRO-style spatial cost model: directive table -> iteration cases -> costs.
+"""Engine of the MAESTRO-style spatial cost model: directive table -> cluster levels -> per-case volumes.
 
-Written once against an array namespace ``xp`` (``numpy`` or ``jax.numpy``): every quantity is an
-array over the batch (layers x accelerators, broadcast), and the iteration cases of each cluster
-level (Init / Steady / Edge per directive, MAESTRO's ``DFA_iteration-analysis.hpp``) are unrolled
-in Python at trace time, a state that does not occur for a batch element getting occurrence 0.
-Integer arithmetic is done exactly in float64 (all counts < 2**52).
+Written once against an op set (``ops``): every quantity is an array over the batch (layers x
+accelerators, broadcast). :func:`build_levels` does MAESTRO's cluster analysis, :func:`_states` the
+Init / Steady / Edge states of each directive (``DFA_iteration-analysis.hpp``) and :class:`_Case` the
+traffic / partial-sum volumes of one iteration case (``CA_reuse-analysis.hpp``);
+``spatial_analysis.analyze`` sums them over the cases. The model runs them over
+``spatial_sym.SymOps`` (interned, statically folded values on numpy or jax.numpy); ``check_spatial``
+uses the plain :class:`_Ops`. Integer arithmetic is done exactly in float64 (all counts < 2**52).
 
 Files cited below are under maestro-project/maestro@4eb08d1 ``cost-model/include``.
 """
 
 from __future__ import annotations
-
-import itertools
-import math
-from typing import Any
 
 from codesign_jax.cost.spatial_dataflow import Dataflow
 
@@ -231,6 +229,14 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
       for d in dirs:
         if d.var in _SLIDING:
           r = given[_SLIDING[d.var]]
+          if d.m is r:  # a Sz(R) map: o_ = 1 and the size stays R (exact; fewer traced ops)
+            f2 = stride if i == 0 else ops.min(r, stride)
+            if isinstance(d.o, float) and d.o == 1.0:
+              d.o = f2  # where(stride != 1, f2, 1) == f2, also for stride 1
+            else:
+              d.o = ops.where(stride != 1, f2, d.o)
+            d.msym, d.osym = ("st", d.msym), ("st", d.osym, i > 0)
+            continue
           o_ = ops.fdiv(d.m + stride - r, stride)
           m2 = o_ * ops.min(stride, r) + ops.max(r - stride, 0.0)
           f2 = o_ * stride
@@ -284,13 +290,12 @@ def _states(ops, lv: _Level, dyn: dict):
 class _Case:
   """Per-case volumes (CA_reuse-analysis.hpp), one iteration case of one level."""
 
-  def __init__(self, ops, lv: _Level, st: dict):
+  def __init__(self, ops, lv: _Level, st: dict, change=None):
     self.ops, self.lv, self.st = ops, lv, st
     self.order = [d.var for d in lv.dirs]
     self.cls = {d.var: d.spatial for d in lv.dirs}
     nz = [i for i, d in enumerate(lv.dirs) if st[d.var].pos != "I"]
-    self.change = nz[-1] if nz else -1  # innermost non-Init directive
-    self.all_init = not nz
+    self.change = (nz[-1] if nz else -1) if change is None else change  # innermost non-Init directive
 
   def pe_mapped(self, cvars, first, ee):  # GetPEMappedVolume
     lv, w, r = self.lv, self.ops.where, 1.0
@@ -461,132 +466,3 @@ class _Case:
         if ref in out:
           out[_OUT[ref]] = out[ref] - out[sl] + 1
     return out, tuple(key)
-
-
-def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
-  """AnalyzeClusterLevel_V2 (CA_cost-analysis-engine.hpp) for cluster level ``idx``.
-
-  Returns a dict with ``runtime`` and ``active`` (average active unit clusters); the top level
-  (``top_outputs``) adds traffic counts, buffer requirements, bandwidth and delay statistics.
-  """
-  lv = levels[idx]
-  w, xp = ops.where, ops.xp
-  innermost = idx == len(levels) - 1
-  states = _states(ops, lv, dyn)
-  ins = [(n, vs) for n, vs in TENSORS[lv.layer_type] if n != "output"]
-  out_vars = lv.coupled["output"]
-  noc = lambda x: noc_lat + ops.xp.ceil(x / noc_bw) - 1  # AHW_noc-model.hpp GetOutStandingDelay
-  acc: dict[str, Any] = {k: 0.0 for k in ("runtime", "active", "tot", "bw_avg", "macs", "peak")}
-  if top_outputs:
-    for k in ("in_sum", "eg_sum", "cp_sum"):
-      acc[k] = 0.0
-    for k in ("in_min", "eg_min", "cp_min"):
-      acc[k] = math.inf
-    for k in ("in_max", "eg_max", "cp_max"):
-      acc[k] = -math.inf
-    for n, _ in ins:
-      acc["l2r_" + n] = 0.0
-      acc["l1r_" + n] = 0.0
-    acc["l2w_output"] = acc["l1w_output"] = 0.0
-    acc["offchip"] = 0.0
-  # Case order of IterationAnalysis::ConstructIterationStatusTable (for the off-chip recurrence).
-  n_states = [w(s[1].exists, 1.0, 0.0) + w(s[2].exists, 1.0, 0.0) + 1.0 for s in states]
-  freq, f = [], 1.0
-  for n in reversed(n_states):
-    freq.insert(0, f)
-    f = f * n
-  n_cases_total = f
-  offchip_terms, n_invalid = [], 0.0
-  cache = {}  # sub-cluster analyses of this analysis, keyed by how their dims were formed
-  allowed = [(0,) if d.init_only else ((0, 1) if d.no_edge else (0, 1, 2)) for d in lv.dirs]
-  for combo in itertools.product(*allowed):
-    st = {d.var: states[i][c] for i, (d, c) in enumerate(zip(lv.dirs, combo))}
-    exists, occ = True, 1.0
-    for s in st.values():
-      exists = _and(exists, s.exists)
-      occ = occ * s.occ
-    case = _Case(ops, lv, st)
-    egress = case.egress(out_vars)
-    psums = case.crit_psums(out_vars)
-    valid = _and(exists, psums > 0)
-    occ_v = w(valid, occ, 0.0)
-    ingress_t = {n: case.ingress(vs) for n, vs in ins}
-    ingress = sum(ingress_t.values())
-    if case.all_init:
-      init_in, init_eg = ingress_t, egress
-    if innermost:
-      comp = psums
-      active = w(lv.sp.var in st and st[lv.sp.var].edge, lv.nec, lv.N)
-    else:
-      s = st[lv.sp.var]
-      subs = {}
-      for ee in ((False, True) if (s.pos != "S" and lv.sp.spatial) else (False,)):
-        sd, key = case.sub_dims(ee)
-        if key not in cache:
-          cache[key] = analyze(ops, levels, idx + 1, sd, noc_bw, noc_lat, offchip_bw, False)
-        subs[ee] = cache[key]
-      r0, a0 = subs[False]["runtime"], subs[False]["active"]
-      if True in subs:
-        r1, a1 = subs[True]["runtime"], subs[True]["active"]
-        many = lv.nec > 1
-        comp = w(_and(s.edge, s.ee), ops.max(r1, w(many, r0, 0.0)), r0)
-        act_ee = a1 + w(many, a0 * (lv.nec - 1), 0.0)
-        active = w(s.edge, w(s.ee, act_ee, a0 * lv.nec), a0 * lv.N)
-      else:
-        active = a0 * lv.N
-      active = w(active == 0, w(s.edge, lv.nec, lv.N), active)
-    in_d, eg_d = noc(ingress), noc(egress)
-    delay = comp + in_d if case.all_init else ops.max(eg_d, ops.max(comp, in_d))
-    if idx == 0:
-      req_in = 2 * (init_in["input"] + init_in["filter"])
-      req_out = 2 * init_eg
-      in_off = ops.fdiv(ops.fdiv(req_in, offchip_bw), 2)
-      out_off = ops.fdiv(ops.fdiv(req_out, offchip_bw), 2)
-      delay = ops.max(in_off, ops.max(delay, out_off))
-      if top_outputs:  # off_chip_bw_req = max(prev, L2out/comp, L2in/comp) / 2, per case in order
-        safe = w(comp > 0, comp, 1.0)
-        v = ops.max(ops.fdiv(req_out, safe), ops.fdiv(req_in, safe))
-        t = 0.0 if case.all_init else 1.0 + sum(
-            xp.mod((float(c) if c < 2 else states[i][2].index) - 1 + n_states[i], n_states[i]) * freq[i]
-            for i, c in enumerate(combo))
-        offchip_terms.append((v, t, valid))
-        n_invalid = n_invalid + w(valid, 0.0, w(exists, 1.0, 0.0))
-    acc["runtime"] = acc["runtime"] + occ_v * delay
-    acc["active"] = acc["active"] + occ_v * active
-    acc["tot"] = acc["tot"] + occ_v
-    if not top_outputs:
-      continue
-    pm = case.psum_map(out_vars)
-    occ_e = w(exists, occ, 0.0)
-    acc["l2w_output"] = acc["l2w_output"] + occ_e * egress
-    acc["l1w_output"] = acc["l1w_output"] + occ_e * pm
-    for n, _ in ins:
-      acc["l2r_" + n] = acc["l2r_" + n] + occ_v * ingress_t[n]
-      acc["l1r_" + n] = acc["l1r_" + n] + occ_v * pm
-    acc["macs"] = acc["macs"] + occ_v * pm
-    comp1 = ops.max(comp, 1.0)
-    big = ops.max(ingress, egress)
-    acc["peak"] = ops.max(acc["peak"], w(valid, ops.fdiv(big, comp1), 0.0))
-    acc["bw_avg"] = acc["bw_avg"] + w(valid, ops.fdiv(occ * big, comp1), 0.0)
-    for k, val in (("in", in_d), ("eg", eg_d), ("cp", comp1)):
-      acc[k + "_sum"] = acc[k + "_sum"] + occ_v * val
-      acc[k + "_min"] = ops.min(acc[k + "_min"], w(valid, val, math.inf))
-      acc[k + "_max"] = ops.max(acc[k + "_max"], w(valid, val, -math.inf))
-  # The recurrence halves once per *processed* case; skipped (invalid) cases usually trail the order,
-  # so a case at position t is followed by (T - t - n_invalid) processed cases.
-  for v, t, valid in offchip_terms:
-    e = ops.max(n_cases_total - t - n_invalid, 1.0)
-    acc["offchip"] = ops.max(acc["offchip"], w(valid, ops.fdiv(v, xp.exp2(e)), 0.0))
-  tot = acc["tot"]
-  safe_tot = w(tot > 0, tot, 1.0)
-  res = {"runtime": acc["runtime"], "active": w(tot > 0, acc["active"] / safe_tot, acc["active"])}
-  if top_outputs:
-    res.update({k: v for k, v in acc.items() if k not in ("runtime", "active")})
-    res["bw_avg"] = acc["bw_avg"] / safe_tot
-    for k in ("in", "eg", "cp"):
-      res[k + "_avg"] = ops.xp.trunc(acc[k + "_sum"] / safe_tot)  # stored in a long (CA results)
-    res["l2req_input"] = 2 * init_in["input"]
-    res["l2req_filter"] = 2 * init_in["filter"]
-    res["l2req_output"] = 2 * init_eg
-    res["n_cases"] = n_cases_total
-  return res

@@ -1,0 +1,262 @@
+"""Trace-time expression interning for the spatial model: CSE plus exact static folding.
+
+The engine's formulas are written over plain arithmetic. Run over :class:`Sym` values (thin wrappers
+of numpy / jax.numpy arrays), every operation is looked up in a table first, so a subexpression that
+the case analysis forms many times (same operation, same operands) is emitted once; commutative
+operations are keyed with sorted operands. Exact identities fold at trace time: ``x - x = 0``,
+``x * 1 = x``, ``x * 0 = 0`` and ``0 / x = 0`` (all values are finite; divisors are positive sizes,
+bandwidths or counts), ``x < x`` is False, ``min(x, x) = x``, ``where(c, a, a) = a`` and Python
+constants evaluate in Python (IEEE float64, like numpy). Dataflow maps of size ``Sz(D)`` on D thus
+fold to constants, and XLA receives a graph several times smaller than the unrolled formulas.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _ckey(x):
+  return ("c", type(x).__name__, repr(x))
+
+
+class Sym:
+  """An interned array value (``a``: the numpy / jax array)."""
+
+  __slots__ = ("a", "k", "ops", "e")
+  __array_priority__ = 1000
+
+  def __init__(self, a, k, ops, e=None):
+    self.a, self.k, self.ops, self.e = a, k, ops, e
+
+  __hash__ = object.__hash__
+
+  def __bool__(self):
+    raise TypeError("a traced spatial-model value has no static truth value")
+
+  def __add__(self, o): return self.ops.bin("add", self, o)
+  def __radd__(self, o): return self.ops.bin("add", o, self)
+  def __sub__(self, o): return self.ops.bin("sub", self, o)
+  def __rsub__(self, o): return self.ops.bin("sub", o, self)
+  def __mul__(self, o): return self.ops.bin("mul", self, o)
+  def __rmul__(self, o): return self.ops.bin("mul", o, self)
+  def __truediv__(self, o): return self.ops.bin("div", self, o)
+  def __rtruediv__(self, o): return self.ops.bin("div", o, self)
+  def __neg__(self): return self.ops.bin("sub", 0.0, self)
+  def __lt__(self, o): return self.ops.bin("lt", self, o)
+  def __le__(self, o): return self.ops.bin("le", self, o)
+  def __gt__(self, o): return self.ops.bin("lt", o, self)
+  def __ge__(self, o): return self.ops.bin("le", o, self)
+  def __eq__(self, o): return self.ops.bin("eq", self, o)
+  def __ne__(self, o): return self.ops.bin("ne", self, o)
+  def __and__(self, o): return self.ops.bin("and", self, o)
+  def __rand__(self, o): return self.ops.bin("and", o, self)
+  def __or__(self, o): return self.ops.bin("or", self, o)
+  def __ror__(self, o): return self.ops.bin("or", o, self)
+  def __invert__(self): return self.ops.un("not", self)
+
+
+_COMMUTATIVE = {"add", "mul", "max", "min", "eq", "ne", "and", "or"}
+
+
+class SymOps:
+  """The op set of the engine (``where``, ``tdiv``, ``fdiv``, ``max``, ``min`` and ``xp.ceil`` / ``mod``
+  / ``exp2`` / ``trunc`` / ``floor``) over :class:`Sym` values and Python constants."""
+
+  def __init__(self, xp):
+    self.backend = xp
+    self.xp = self  # the engine calls ops.xp.ceil(...) etc.
+    self.table = {}
+    self.n = 0
+    self.anchor = None
+    b = xp
+    self._bin = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+                 "div": lambda x, y: x / y, "lt": lambda x, y: x < y, "le": lambda x, y: x <= y,
+                 "eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "and": lambda x, y: x & y,
+                 "or": lambda x, y: x | y, "max": b.maximum, "min": b.minimum, "mod": b.mod}
+    self._un = {"not": lambda x: ~x, "floor": b.floor, "ceil": b.ceil, "trunc": b.trunc}
+
+  # -- boundary --------------------------------------------------------------------------------
+  def lift(self, a):
+    if isinstance(a, (Sym, bool, float)):
+      return a
+    self.n += 1
+    s = Sym(a, ("in", self.n), self)
+    if self.anchor is None:
+      self.anchor = s
+    return s
+
+  def rounded(self, x):
+    """``x`` (>= 0) as its own rounded float64: XLA (LLVM) may contract a product and a following
+    add into one FMA, which rounds differently from numpy; ``max(x, 0)`` in between prevents that."""
+    return x if self.backend is np else self.max(x, 0.0)
+
+  def _divisor(self, y):
+    """XLA rewrites division by a constant into multiplication by its reciprocal (not exact): a
+    constant divisor that is not a power of 2 becomes a runtime value (``c + 0 * input``)."""
+    if self.backend is np or not isinstance(y, float) or y <= 0 or math.frexp(y)[0] == 0.5 or self.anchor is None:
+      return y
+    anchor = self.anchor
+    return self._new(("opaque", repr(y)), lambda: y + 0.0 * anchor.a)
+
+  def lower(self, x):
+    return x.a if isinstance(x, Sym) else x
+
+  # -- interning -------------------------------------------------------------------------------
+  def _new(self, key, make, e=None):
+    hit = self.table.get(key)
+    if hit is None:
+      self.n += 1
+      hit = self.table[key] = Sym(make(), ("v", self.n), self, e)
+    return hit
+
+  @staticmethod
+  def _k(x):
+    return x.k if isinstance(x, Sym) else _ckey(x)
+
+  def bin(self, op, x, y):
+    xs, ys = isinstance(x, Sym), isinstance(y, Sym)
+    if not xs and not ys:
+      return self._const(op, x, y)
+    f = _fold(op, x, y, xs, ys)
+    if f is not _NO:
+      return f
+    if op == "div" and not ys:
+      y = self._divisor(y)
+    kx, ky = self._k(x), self._k(y)
+    if op in _COMMUTATIVE and ky < kx:
+      x, y, kx, ky = y, x, ky, kx
+    fn = self._bin[op]
+    return self._new((op, kx, ky), lambda: fn(self.lower(x), self.lower(y)), (op, x, y))
+
+  def un(self, op, x):
+    if not isinstance(x, Sym):
+      return self._const1(op, x)
+    fn = self._un[op]
+    return self._new((op, x.k), lambda: fn(x.a))
+
+  def _const(self, op, x, y):
+    if op in ("and", "or"):
+      return bool(x and y) if op == "and" else bool(x or y)
+    with np.errstate(all="ignore"):
+      r = _NP_BIN[op](np.float64(x), np.float64(y))
+    return bool(r) if isinstance(r, (bool, np.bool_)) else float(r)
+
+  def _const1(self, op, x):
+    if op == "not":
+      return not x
+    with np.errstate(all="ignore"):
+      return float(getattr(np, op)(np.float64(x)))
+
+  # -- the engine's op set ---------------------------------------------------------------------
+  def where(self, c, a, b):
+    if c is True or (isinstance(c, (bool, np.bool_)) and c):
+      return a
+    if c is False or isinstance(c, (bool, np.bool_)):
+      return b
+    if a is b or (not isinstance(a, Sym) and not isinstance(b, Sym) and _ckey(a) == _ckey(b)):
+      return a
+    ka, kb = self._k(a), self._k(b)
+    lo = self.lower
+    return self._new(("where", c.k, ka, kb), lambda: self.backend.where(c.a, lo(a), lo(b)))
+
+  def max(self, a, b):
+    return self.bin("max", a, b)
+
+  def min(self, a, b):
+    return self.bin("min", a, b)
+
+  def tdiv(self, a, b):  # C++ integer division (truncates toward zero)
+    return self.un("trunc", a / b if isinstance(a, Sym) or isinstance(b, Sym) else self._const("div", a, b))
+
+  def fdiv(self, a, b):  # floor division of non-negative integers
+    return self.un("floor", a / b if isinstance(a, Sym) or isinstance(b, Sym) else self._const("div", a, b))
+
+  def ceil(self, x):
+    return self.un("ceil", x)
+
+  def floor(self, x):
+    return self.un("floor", x)
+
+  def trunc(self, x):
+    return self.un("trunc", x)
+
+  def exp2(self, x):
+    """2^x for integer x, exact (``ldexp``; XLA's ``exp2`` is off by ulps at integers)."""
+    if not isinstance(x, Sym):
+      return float(np.ldexp(1.0, int(max(min(x, 1100.0), -1100.0))))
+    b = self.backend
+    i32 = np.int32 if b is np else "int32"
+    return self._new(("pow2", x.k), lambda: b.ldexp(1.0, b.clip(x.a, -1100.0, 1100.0).astype(i32)))
+
+  def mod(self, a, b):
+    return self.bin("mod", a, b)
+
+
+_NO = object()
+_NP_BIN = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "lt": np.less,
+           "le": np.less_equal, "eq": np.equal, "ne": np.not_equal, "max": np.maximum, "min": np.minimum,
+           "mod": np.mod}
+
+
+def _is(v, c):
+  return not isinstance(v, Sym) and not isinstance(v, bool) and v == c
+
+
+def _fold(op, x, y, xs, ys):
+  """Exact identities (values finite, divisors positive); ``_NO`` when none applies."""
+  if op == "add":
+    if _is(x, 0.0):
+      return y
+    if _is(y, 0.0):
+      return x
+    for a, b in ((x, y), (y, x)):  # (p - q) + q = p (integers below 2^53)
+      if isinstance(a, Sym) and a.e is not None and a.e[0] == "sub" and a.e[2] is b:
+        return a.e[1]
+  elif op == "sub":
+    if x is y:
+      return 0.0
+    if _is(y, 0.0):
+      return x
+    if isinstance(x, Sym) and x.e is not None and x.e[0] == "add":  # (p + q) - p = q
+      if x.e[1] is y:
+        return x.e[2]
+      if x.e[2] is y:
+        return x.e[1]
+  elif op == "mul":
+    if _is(x, 1.0):
+      return y
+    if _is(y, 1.0):
+      return x
+    if _is(x, 0.0) or _is(y, 0.0):
+      return 0.0
+  elif op == "div":
+    if _is(y, 1.0):
+      return x
+    if _is(x, 0.0):
+      return 0.0
+  elif op in ("max", "min"):
+    if x is y:
+      return x
+    inf = math.inf if op == "min" else -math.inf
+    if _is(x, inf):
+      return y
+    if _is(y, inf):
+      return x
+  elif op == "mod":
+    if x is y:
+      return 0.0  # divisors are positive counts
+  elif op in ("lt", "ne"):
+    if x is y:
+      return False
+  elif op in ("le", "eq"):
+    if x is y:
+      return True
+  elif op in ("and", "or"):
+    if x is y:
+      return x
+    for a, b in ((x, y), (y, x)):
+      if isinstance(a, (bool, np.bool_)):
+        return (b if a else False) if op == "and" else (True if a else b)
+  return _NO
