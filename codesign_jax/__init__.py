@@ -27,6 +27,12 @@ __version__ = "0.1.0"
 from codesign_jax.cost.energy import EnergyTable  # noqa: E402
 from codesign_jax.cost.energy import default_energy_table  # noqa: E402
 from codesign_jax.cost.energy import systolic_energy  # noqa: E402
+from codesign_jax.cost.spatial import SpatialAccelerator  # noqa: E402
+from codesign_jax.cost.spatial import SpatialLayer  # noqa: E402
+from codesign_jax.cost.spatial import make_spatial_cost  # noqa: E402
+from codesign_jax.cost.spatial import spatial_area_power  # noqa: E402
+from codesign_jax.cost.spatial import spatial_cost  # noqa: E402
+from codesign_jax.cost.spatial_dataflow import parse_dataflow  # noqa: E402
 from codesign_jax.cost.systolic import REPORT_FIELDS  # noqa: E402
 from codesign_jax.cost.systolic import SystolicReport  # noqa: E402
 from codesign_jax.cost.systolic import compute_cycles  # noqa: E402
@@ -52,14 +58,20 @@ __all__ = [
     "EnergyTable",
     "Gemm",
     "REPORT_FIELDS",
+    "SpatialAccelerator",
+    "SpatialLayer",
     "SweepResult",
     "SystolicArray",
     "SystolicReport",
     "compute_cycles",
     "default_energy_table",
     "load_topology",
+    "make_spatial_cost",
+    "parse_dataflow",
     "shipped_topologies",
     "shipped_topology_path",
+    "spatial_area_power",
+    "spatial_cost",
     "systolic_cost",
     "systolic_energy",
     "systolic_metrics",
