@@ -78,6 +78,13 @@ def _where(xp, cond, a, b):
     return xp.where(cond, a, b)
 
 
+# Stand-in USER-mode problem for CALC points of a mixed batch: a 1x1 GEMM on a 1x1 array.
+_USER_NEUTRAL = {"total_cycles": 0.0, "ifmap_sram_kb": 64.0, "filter_sram_kb": 64.0,
+                 "ofmap_sram_kb": 64.0, "sram_ifmap_start": 1.0, "sram_ifmap_stop": 1.0,
+                 "sram_filter_start": 1.0, "sram_filter_stop": 1.0, "sram_ofmap_start": 0.0,
+                 "sram_ofmap_stop": 0.0}
+
+
 def _static_or_array(xp, v):
     """Python ints / 0-d NumPy values stay static (see :func:`_where`); others become arrays."""
     if isinstance(v, (int, np.integer)) or (isinstance(v, np.ndarray) and v.ndim == 0):
@@ -299,6 +306,12 @@ def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True) -> dict:
                  bw_fl=f(a.filter_dram_bw), bw_of=f(a.bandwidth), **{
                      k: out[k] for k in out if k.startswith("sram_")})
         q = {k: (v if isinstance(v, (bool, np.bool_)) else xp.asarray(v)) for k, v in q.items()}
+        if not isinstance(user, (bool, np.bool_)):
+            # traced bandwidth mode: CALC points get a one-fold, one-word stand-in problem so
+            # the USER recurrence (a loop over folds) ends at once for them; their USER
+            # results are discarded below.
+            q = {k: (v if k.startswith("is_") else _where(xp, user, v, _USER_NEUTRAL.get(k, 1.0)))
+                 for k, v in q.items()}
         for k, v in user_mode_fields(xp, q).items():
             out[k] = _where(xp, user, v, out[k])
     total_cycles = out["total_cycles"]
