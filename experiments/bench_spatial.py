@@ -11,6 +11,12 @@ drops the ones MAESTRO rejects (``check_spatial``), and times, after a warm-up c
 * ``api_points_per_s``: the public path, ``jax.jit(make_spatial_cost(...))`` returning per-point
   arrays (block-mapped internally, one device), fields summed afterwards in the same jitted call.
 * ``numpy_points_per_s``: the numpy port of the same formulas (``backend='numpy'``) on a slice.
+* ``stride1_points_per_s``: the stride-1 specialised graph (``unit_stride=True``, no ApplyOuterStride)
+  on the stride-1 share of the batch, checked equal to the general graph there;
+  ``stride1_general_graph_points_per_s``: the general graph on those same points (same run);
+  ``mixed_split_points_per_s``: the whole mixed batch split on the host by stride (stride-1 points
+  through the specialised graph, the rest through the general one), timed as the sum of both calls.
+  ``jax_points_per_s`` stays the general graph on the whole mixed batch (no split).
 
 Timings are the best of ``repeat`` runs (the median is reported too): the machine may be shared.
 Run standalone: ``python experiments/bench_spatial.py [n_points]`` prints the JSON; standalone, it
@@ -89,9 +95,11 @@ def _sums(rep) -> jax.Array:
   return jnp.stack([jnp.sum(jnp.asarray(getattr(rep, f), jnp.float64)) for f in sp.REPORT_FIELDS])
 
 
-def _fused_fn(df: str, lt: str, n_dev: int):
-  """Jitted (layer, accel) -> per-field sums; layer/accel leaves of shape [n_dev * blocks * BLOCK]."""
-  cost = sp.make_spatial_cost(df, lt, block=0)
+def _fused_fn(df: str, lt: str, n_dev: int, unit_stride: bool = False):
+  """Jitted (layer, accel) -> per-field sums; layer/accel leaves of shape [n_dev * blocks * BLOCK].
+
+  ``unit_stride``: the stride-1 specialised graph (only valid when every point has stride 1)."""
+  cost = sp.make_spatial_cost(df, lt, block=0, unit_stride=unit_stride)
 
   def per_device(layer, accel):
     blk = lambda t: jax.tree_util.tree_map(lambda a: a.reshape(-1, BLOCK), t)
@@ -127,6 +135,28 @@ def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5,
     jax.block_until_ready(fused(jl, ja))
     compile_s = time.perf_counter() - t0
     t_jax, t_jax_med = _times(fused, jl, ja, repeat=repeat)
+    # Stride-1 specialisation: points split on the host by stride; the stride-1 share (whole blocks per
+    # device) through the stride-1 graph, the rest through the general graph. Reported: the stride-1
+    # graph alone on the stride-1 points, the general graph alone on those same points (same run), and
+    # the whole mixed batch split (sum of both calls' times; both subsets trimmed to whole blocks).
+    unit = np.asarray(layer.stride) == 1
+    blk = BLOCK * n_dev
+    sub = lambda t, m, k: jax.device_put(jax.tree_util.tree_map(
+        lambda a: np.broadcast_to(a, unit.shape)[m][:k], t))
+    n1, n2 = int(unit.sum()) // blk * blk, int((~unit).sum()) // blk * blk
+    l1, a1 = sub(layer, unit, n1), sub(accel, unit, n1)
+    fused1 = _fused_fn(df, lt, n_dev, unit_stride=True)
+    t0 = time.perf_counter()
+    s1 = jax.block_until_ready(fused1(l1, a1))
+    unit_compile_s = time.perf_counter() - t0
+    if not np.array_equal(np.asarray(s1), np.asarray(fused(l1, a1)), equal_nan=True):
+      raise AssertionError(f"{df}: stride-1 graph differs from the general graph on stride-1 points")
+    t_unit, t_unit_med = _times(fused1, l1, a1, repeat=repeat)
+    t_gen1, _ = _times(fused, l1, a1, repeat=repeat)
+    t_rest = 0.0
+    if n2:
+      l2, a2 = sub(layer, ~unit, n2), sub(accel, ~unit, n2)
+      t_rest, _ = _times(fused, l2, a2, repeat=repeat)
     api = jax.jit(lambda l, a, c=sp.make_spatial_cost(df, lt): _sums(c(l, a)))
     t0 = time.perf_counter()
     jax.block_until_ready(api(jl, ja))
@@ -142,7 +172,11 @@ def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5,
         "layer_type": lt, "n_points": n, "compile_s": round(compile_s, 2), "api_compile_s": round(api_compile_s, 2),
         "jax_points_per_s": round(jps), "jax_points_per_s_median": round(n / t_jax_med),
         "api_points_per_s": round(n / t_api), "numpy_points_per_s": round(nps), "numpy_n_points": m,
-        "speedup_vs_numpy": round(jps / nps, 1), "speedup_vs_maestro": round(jps * MAESTRO_S_PER_POINT)}
+        "speedup_vs_numpy": round(jps / nps, 1), "speedup_vs_maestro": round(jps * MAESTRO_S_PER_POINT),
+        "stride1_n_points": n1, "stride1_compile_s": round(unit_compile_s, 2),
+        "stride1_points_per_s": round(n1 / t_unit), "stride1_points_per_s_median": round(n1 / t_unit_med),
+        "stride1_general_graph_points_per_s": round(n1 / t_gen1),
+        "mixed_split_n_points": n1 + n2, "mixed_split_points_per_s": round((n1 + n2) / (t_unit + t_rest))}
   return res
 
 

@@ -278,8 +278,9 @@ def systolic_suite():
         "grid": {"workloads": int(g.M.shape[0]), "rows": _DIMS.tolist(), "cols": _DIMS.tolist(),
                  "dataflows": ["os", "ws", "is"], "ifmap_kb": _KB.tolist(),
                  "filter_kb": _KB.tolist(), "ofmap_kb": _KB.tolist()},
-        "reduced": ("per workload: argmin and min over designs of total_cycles; over all points: "
-                    "sum of every field in " + ", ".join(ALL_FIELDS)),
+        "reduced": ("per workload: argmin and min over all designs of edp_pj_cycles; over all "
+                    "points: the sum of every field (each evaluated at the shape of the inputs "
+                    "it depends on, then broadcast) in " + ", ".join(ALL_FIELDS)),
         "dtype": "float64 (exact integer counts below 2**53)",
         "jax_points_per_s": jax_pps,
         "numpy_points_per_s": np_pps,

@@ -253,3 +253,37 @@ def test_offchip_energy_term_is_separate():
   l2 = sum(float(getattr(rep, f"{t}_l2_{a}")) for t in ("input", "filter", "output") for a in ("read", "write"))
   l1 = sum(float(getattr(rep, f"{t}_l1_{a}")) for t in ("input", "filter", "output") for a in ("read", "write"))
   assert float(rep.energy_total_xmac) == pytest.approx(18.61 * l2 + 1.68 * l1 + float(rep.num_macs_top), rel=1e-12)
+
+
+def _unit_stride_odd(df, lt):
+  """_odd_points with every stride set to 1 (dims kept), MAESTRO-valid ones only."""
+  layer, accel = _odd_points(lt, seed=23)
+  if lt != "GEMM":
+    layer = sp.SpatialLayer(layer.K, layer.C, layer.R, layer.S, layer.Y, layer.X, np.ones_like(layer.R), lt)
+  keep = sp.check_spatial(layer, accel, df) == ""
+  return jax.tree_util.tree_map(lambda a: np.broadcast_to(a, keep.shape)[keep], (layer, accel))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize("df", sorted(_GOLDEN))
+def test_unit_stride_graph_equals_general_graph(df, backend):
+  """The stride-1 specialised graph (no ApplyOuterStride) == the general graph on stride-1 layers, bit for bit."""
+  lt = _GOLDEN[df][0]
+  sub = _unit_stride_odd(df, lt)
+  assert len(sub[0].R) > 100
+  run = (lambda c: c) if backend == "numpy" else jax.jit
+  a = run(sp.make_spatial_cost(df, lt, backend=backend, block=128, unit_stride=True))(*sub)
+  b = run(sp.make_spatial_cost(df, lt, backend=backend, block=128, unit_stride=False))(*sub)
+  for f in sp.REPORT_FIELDS:
+    np.testing.assert_array_equal(np.asarray(getattr(a, f)), np.asarray(getattr(b, f)), err_msg=f)
+
+
+def test_spatial_cost_splits_mixed_strides():
+  """spatial_cost sends stride-1 points to the stride-1 graph and the rest to the general one: same numbers."""
+  sub = _valid_odd("rs", "CONV")
+  st = np.asarray(sub[0].stride)
+  assert (st == 1).any() and (st != 1).any()
+  a = sp.spatial_cost(*sub, "rs")
+  b = jax.jit(sp.make_spatial_cost("rs", "CONV", unit_stride=False))(*sub)
+  for f in sp.REPORT_FIELDS:
+    np.testing.assert_array_equal(np.asarray(getattr(a, f)), np.asarray(getattr(b, f)), err_msg=f)

@@ -21,7 +21,7 @@ Typical use::
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 import jax
 import jax.numpy as jnp
@@ -158,14 +158,17 @@ def _dims(xp, layer: SpatialLayer):
   return {k: f(getattr(layer, k)) for k in ("K", "C", "R", "S", "Y", "X")}, f(layer.stride)
 
 
-def _report(xp, layer_type, given, stride, accel, df: Dataflow) -> dict:
-  """The formulas, once, over array namespace ``xp``; returns a dict of REPORT_FIELDS."""
+def _report(xp, layer_type, given, stride, accel, df: Dataflow, unit_stride: bool = False) -> dict:
+  """The formulas, once, over array namespace ``xp``; returns a dict of REPORT_FIELDS.
+
+  ``unit_stride``: static promise that every point has stride 1 (skips ApplyOuterStride: fewer ops).
+  """
   ops = _sym.SymOps(xp)
   given = {k: ops.lift(v) for k, v in given.items()}
   stride = ops.lift(stride)
   f = lambda a: ops.lift(xp.asarray(a, dtype=xp.float64))
   num_pes, noc_bw, off_bw, hops = f(accel.num_pes), f(accel.noc_bw), f(accel.offchip_bw), f(accel.noc_hops)
-  levels = _eng.build_levels(ops, df, layer_type, given, stride, num_pes)
+  levels = _eng.build_levels(ops, df, layer_type, given, stride, num_pes, unit_stride)
   top = _ana.analyze(ops, levels, 0, levels[0].dims, noc_bw, hops, off_bw, True)
   inner = levels[-1]
   out = {}
@@ -225,8 +228,19 @@ _LAYER_KEYS = ("K", "C", "R", "S", "Y", "X", "stride")
 _ACCEL_KEYS = ("num_pes", "l1_size", "l2_size", "noc_bw", "offchip_bw", "noc_hops")
 
 
+def _all_unit_stride(stride) -> bool:
+  """True when ``stride`` is concrete (not traced) and every element is 1 (known on the host)."""
+  if isinstance(stride, jax.core.Tracer):
+    return False
+  try:
+    return bool(np.all(np.asarray(stride) == 1))
+  except Exception:  # pragma: no cover  (anything not convertible: take the general path)
+    return False
+
+
 def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", *, backend: str = "jax",
-                      block: int = 4096) -> Callable[[SpatialLayer, SpatialAccelerator], SpatialReport]:
+                      block: int = 4096, unit_stride: Optional[bool] = None
+                      ) -> Callable[[SpatialLayer, SpatialAccelerator], SpatialReport]:
   """Factory: a pure function ``(layer, accel) -> SpatialReport`` for one dataflow and layer type.
 
   Args:
@@ -235,6 +249,11 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
     backend: 'jax' (jittable, vmappable; no input validation) or 'numpy' (the numpy port).
     block: JAX backend: batches larger than this are evaluated ``block`` points at a time
       (``lax.map``), so the formulas' intermediates stay in cache (2-3x faster on CPU); 0 = whole batch.
+    unit_stride: True: promise that every point has stride 1 (a specialised graph without MAESTRO's
+      ApplyOuterStride; results for other strides are wrong); False: the general graph; None (default):
+      the specialised graph whenever ``layer.stride`` is concrete (not traced) and all ones, else the
+      general one (under ``jit`` the stride is traced, so pass True there when stride 1 is known).
+      Both graphs give identical results on stride-1 points.
   The returned function does not validate inputs; :func:`spatial_cost` does.
   """
   df = get_dataflow(dataflow)
@@ -244,23 +263,24 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
   if xp is None:
     raise ValueError(f"backend={backend!r} must be 'jax' or 'numpy'.")
 
-  def fields(layer: SpatialLayer, accel: SpatialAccelerator) -> dict:
+  def fields(layer: SpatialLayer, accel: SpatialAccelerator, unit: bool) -> dict:
     given, stride = _dims(xp, SpatialLayer(layer.K, layer.C, layer.R, layer.S, layer.Y, layer.X,
                                            layer.stride, layer_type))
     with np.errstate(all="ignore"):
-      return _report(xp, layer_type, given, stride, accel, df)
+      return _report(xp, layer_type, given, stride, accel, df, unit)
 
-  def flat_fields(*cols):
+  def flat_fields(unit, *cols):
     n = len(_LAYER_KEYS)
-    out = fields(SpatialLayer(*cols[:n], layer_type), SpatialAccelerator(*cols[n:]))
+    out = fields(SpatialLayer(*cols[:n], layer_type), SpatialAccelerator(*cols[n:]), unit)
     return tuple(out[k] for k in REPORT_FIELDS)
 
   def cost(layer: SpatialLayer, accel: SpatialAccelerator) -> SpatialReport:
+    unit = _all_unit_stride(layer.stride) if unit_stride is None else bool(unit_stride)
     cols = [getattr(layer, k) for k in _LAYER_KEYS] + [getattr(accel, k) for k in _ACCEL_KEYS]
     shape = np.broadcast_shapes(*[np.shape(c) for c in cols])
     size = int(np.prod(shape))
     if backend == "numpy" or not block or size <= block:
-      return SpatialReport(**fields(layer, accel))
+      return SpatialReport(**fields(layer, accel, unit))
     nb = -(-size // block)
     flat = []
     for c in cols:
@@ -268,15 +288,15 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
       if nb * block > size:  # pad with copies of the first point (a valid one)
         c = jnp.concatenate([c, jnp.broadcast_to(c[:1], (nb * block - size,))])
       flat.append(c.reshape(nb, block))
-    out = jax.lax.map(lambda cs: flat_fields(*cs), tuple(flat))
+    out = jax.lax.map(lambda cs: flat_fields(unit, *cs), tuple(flat))
     return SpatialReport(**{k: v.reshape(-1)[:size].reshape(shape) for k, v in zip(REPORT_FIELDS, out)})
 
   return cost
 
 
 @functools.lru_cache(maxsize=None)
-def _jitted(df: Dataflow, layer_type: str):
-  return jax.jit(make_spatial_cost(df, layer_type))
+def _jitted(df: Dataflow, layer_type: str, unit_stride: bool = False):
+  return jax.jit(make_spatial_cost(df, layer_type, unit_stride=unit_stride))
 
 
 def check_spatial(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union[str, Dataflow]) -> np.ndarray:
@@ -363,7 +383,26 @@ def spatial_cost(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union
                      f"dataflow {df.name!r} is rejected: {err[idx]} ({bad.size} element(s) rejected).")
   if backend == "numpy":
     return make_spatial_cost(df, layer.layer_type, backend="numpy")(layer, accel)
-  return _jitted(df, layer.layer_type)(layer, accel)
+  lt = layer.layer_type
+  strides = np.asarray(layer.stride)
+  if lt == "GEMM" or np.all(strides == 1):  # known on the host: the stride-1 graph (identical results)
+    return _jitted(df, lt, True)(layer, accel)
+  if not np.any(strides == 1):
+    return _jitted(df, lt, False)(layer, accel)
+  # Mixed strides: split the (flattened, broadcast) batch on the host, stride-1 points to the
+  # specialised graph, the rest to the general one, and scatter the results back.
+  cols = [getattr(layer, k) for k in _LAYER_KEYS] + [getattr(accel, k) for k in _ACCEL_KEYS]
+  shape = np.broadcast_shapes(*[np.shape(c) for c in cols])
+  flat = [np.broadcast_to(np.asarray(c, np.float64), shape).reshape(-1) for c in cols]
+  unit = flat[_LAYER_KEYS.index("stride")] == 1
+  n = len(_LAYER_KEYS)
+  outs = {}
+  for mask, u in ((unit, True), (~unit, False)):
+    sub = [c[mask] for c in flat]
+    rep = _jitted(df, lt, u)(SpatialLayer(*sub[:n], lt), SpatialAccelerator(*sub[n:]))
+    for k in REPORT_FIELDS:
+      outs.setdefault(k, np.empty(flat[0].shape, np.float64))[mask] = np.asarray(getattr(rep, k))
+  return SpatialReport(**{k: jnp.asarray(v.reshape(shape)) for k, v in outs.items()})
 
 
 def spatial_area_power(num_pes, noc_bw, l1_elems, l2_elems, vector_width=1) -> tuple[Any, Any]:
