@@ -17,11 +17,12 @@ Exactness. Counts are float64 integers (exact below 2**53). SCALE-Sim's CALC-mod
 ``E = 50 * floor(bytes / 100)`` distinct words; the closed forms below reproduce that exactly when
 an operand fits in one epoch, when every pass over it misses (GEMM operands larger than E), and for
 the output-stationary filter stream (blocks re-read ``ceil(Sr/R)`` times). For a convolution ifmap
-larger than E, the im2col overlap makes the count history-dependent; we then count each distinct
-word once per pass (documented residual). The ofmap write buffer
-(``memory/write_buffer.py``) drains half its capacity whenever it is more than half full; when the
-layer's ofmap fits in half the buffer the drain timing is exact, otherwise the number of drains and
-their timing follow the steady-state closed form in :func:`_ofmap_drain`.
+larger than E, the im2col overlap makes the count history-dependent; the closed form counts each
+distinct word once per pass. The ofmap write buffer (``memory/write_buffer.py``) drains half its
+capacity whenever it is more than half full; when the layer's ofmap fits in half the buffer the
+drain timing is exact, otherwise :func:`_ofmap_drain` gives the steady state. Both residuals are
+resolved exactly on the host by ``systolic_cost(..., exact=True)`` (``_systolic_exact.py``), and
+USER bandwidth mode runs the recurrence in ``_systolic_user*.py``.
 """
 
 from __future__ import annotations
@@ -157,15 +158,14 @@ def _epoch_cap(xp, kb):
     return _ACTIVE_SETS * xp.floor(kb * 1024.0 / _SETS)
 
 
-def _calc_read_dram(xp, unique, misses, first_req, kb):
-    """CALC-mode DRAM (reads, start cycle) of one read operand.
+def _calc_read_dram(xp, unique, misses, first_req, cap):
+    """CALC-mode DRAM (start cycle, triggered) of one read operand with epoch capacity ``cap``.
 
     Start: read_buffer_estimate_bw.complete_all_prefetches (never triggered: the whole operand is
     prefetched before cycle 0 at 10 words/cycle, rounded up to whole sets) or manage_prefetches
     (first trigger: the active half, 50 sets, ending one cycle before the first request).
     """
-    per_set = xp.floor(kb * 1024.0 / _SETS)
-    cap = _ACTIVE_SETS * per_set
+    per_set = cap / _ACTIVE_SETS
     triggered = misses >= cap
     n_sets = _cdiv(xp, unique, per_set)
     start_fit = -_cdiv(xp, n_sets * per_set, _CALC_READ_BW)
@@ -255,10 +255,8 @@ def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True) -> dict:
     # first cycle each operand is demanded (first_request_rcvd_cycle)
     first_if = _where(xp, is_ws, R, _where(xp, is_is, R - ru0, 0.0))
     first_fl = _where(xp, is_ws, R - ru0, _where(xp, is_is, R, 0.0))
-    dram_if_start, trig_if = _calc_read_dram(xp, u_if, dram_if, first_if,
-                                             f(a.ifmap_sram_kb))
-    dram_fl_start, trig_fl = _calc_read_dram(xp, u_fl, dram_fl, first_fl,
-                                             f(a.filter_sram_kb))
+    dram_if_start, trig_if = _calc_read_dram(xp, u_if, dram_if, first_if, cap_if)
+    dram_fl_start, trig_fl = _calc_read_dram(xp, u_fl, dram_fl, first_fl, cap_fl)
 
     # --- total cycles and OFMAP DRAM (write_buffer.service_writes / empty_all_buffers) --------
     total_cycles = folds * L - 1
