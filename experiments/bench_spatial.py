@@ -54,7 +54,7 @@ MAESTRO_S_PER_POINT = 0.0178
 MAESTRO_SOURCE = ("median wall time per layer of the 602 real MAESTRO (4eb08d1) runs in "
                   "tests/data/maestro_reference.csv (column wall_s, HW-file mode, one layer per process; "
                   "range 2.9-88.8 ms)")
-BLOCK = 4096  # points per lax.map step (intermediates stay in L2)
+BLOCK = 2048  # points per lax.map step (intermediates stay in L2)
 
 SUITE = {  # dataflow -> layer type it is benchmarked on
     "kcp_ws": "CONV", "xp_ws": "CONV", "rs": "CONV", "ykp_os": "CONV", "dpt": "DSCONV", "gemm_nmk": "GEMM",

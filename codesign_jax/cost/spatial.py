@@ -219,7 +219,7 @@ def _report(xp, layer_type, given, stride, accel, df: Dataflow, unit_stride: boo
   out["avg_utilized_pes"] = top["active"]
   out["l1_fits"] = out["total_l1_size_req"] <= f(accel.l1_size)
   out["l2_fits"] = out["total_l2_size_req"] <= f(accel.l2_size)
-  out = {k: ops.lower(v) for k, v in out.items()}
+  out = dict(zip(out, ops.lower_all(list(out.values()))))
   shape = xp.broadcast_shapes(*[xp.shape(v) for v in out.values()])
   return {k: xp.broadcast_to(xp.asarray(out[k], dtype=xp.float64), shape) for k in REPORT_FIELDS}
 
@@ -239,7 +239,7 @@ def _all_unit_stride(stride) -> bool:
 
 
 def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", *, backend: str = "jax",
-                      block: int = 4096, unit_stride: Optional[bool] = None
+                      block: int = 2048, unit_stride: Optional[bool] = None
                       ) -> Callable[[SpatialLayer, SpatialAccelerator], SpatialReport]:
   """Factory: a pure function ``(layer, accel) -> SpatialReport`` for one dataflow and layer type.
 

@@ -24,11 +24,12 @@ def _ckey(x):
 class Sym:
   """An interned array value (``a``: the numpy / jax array)."""
 
-  __slots__ = ("a", "k", "ops", "e")
+  __slots__ = ("a", "k", "ops", "e", "fn", "args", "n")
   __array_priority__ = 1000
 
-  def __init__(self, a, k, ops, e=None):
+  def __init__(self, a, k, ops, e=None, fn=None, args=(), n=0):
     self.a, self.k, self.ops, self.e = a, k, ops, e
+    self.fn, self.args, self.n = fn, args, n  # lazy: a = fn(*lowered args), set by SymOps.lower_all
 
   __hash__ = object.__hash__
 
@@ -68,6 +69,7 @@ class SymOps:
     self.backend = xp
     self.xp = self  # the engine calls ops.xp.ceil(...) etc.
     self.table = {}
+    self._all = []
     self.n = 0
     self.anchor = None
     b = xp
@@ -82,7 +84,7 @@ class SymOps:
     if isinstance(a, (Sym, bool, float)):
       return a
     self.n += 1
-    s = Sym(a, ("in", self.n), self)
+    s = Sym(a, ("in", self.n), self, n=self.n)
     if self.anchor is None:
       self.anchor = s
     return s
@@ -97,18 +99,57 @@ class SymOps:
     constant divisor that is not a power of 2 becomes a runtime value (``c + 0 * input``)."""
     if self.backend is np or not isinstance(y, float) or y <= 0 or math.frexp(y)[0] == 0.5 or self.anchor is None:
       return y
-    anchor = self.anchor
-    return self._new(("opaque", repr(y)), lambda: y + 0.0 * anchor.a)
+    return self._new(("opaque", repr(y)), lambda a: y + 0.0 * a, (self.anchor,))
 
   def lower(self, x):
+    if isinstance(x, Sym) and x.a is None:
+      self.lower_all([x])
     return x.a if isinstance(x, Sym) else x
 
+  def lower_all(self, vals, share_cost: int = 32):
+    """Evaluates the graph behind ``vals`` (list of Sym / constants) in creation order.
+
+    XLA:CPU's loop fusion duplicates a cheap producer into every consumer fusion, so a subexpression
+    shared by many cases was recomputed up to ~6x (11.7k fused ops for 2.1k traced ones, rs).
+    On the jax backend a value whose duplication would cost ``(users - 1) * ops >= share_cost``
+    (``ops``: its own unshared expression) is divided by a runtime 1.0: exact, and XLA never
+    duplicates a division (``lax.optimization_barrier`` does not help: XLA:CPU removes it before
+    fusion). Results are identical; only fusion boundaries move (3.9k fused ops, rs: 2x faster).
+    """
+    roots = [v for v in vals if isinstance(v, Sym) and v.a is None]
+    seen, stack = set(), list(roots)
+    while stack:
+      v = stack.pop()
+      if id(v) in seen:
+        continue
+      seen.add(id(v))
+      stack.extend(a for a in v.args if isinstance(a, Sym) and a.a is None)
+    nodes = sorted((v for v in self._all if id(v) in seen), key=lambda v: v.n)
+    uses = {}
+    for v in nodes:
+      for a in v.args:
+        if isinstance(a, Sym):
+          uses[id(a)] = uses.get(id(a), 0) + 1
+    cost = {}
+    one = None
+    if self.backend is not np and share_cost and self.anchor is not None:
+      one = 1.0 + 0.0 * self.anchor.a  # a runtime 1.0 (XLA cannot fold it)
+    for v in nodes:
+      v.a = v.fn(*[a.a if isinstance(a, Sym) else a for a in v.args])
+      c = 1 + sum(cost.get(id(a), 0) for a in v.args if isinstance(a, Sym))
+      if one is not None and uses.get(id(v), 0) >= 2 and (uses[id(v)] - 1) * c >= share_cost and v.a.dtype == one.dtype:
+        # x / 1.0 == x exactly; XLA treats a division as expensive and never duplicates it.
+        v.a, c = v.a / one, 0
+      cost[id(v)] = c
+    return [self.lower(v) for v in vals]
+
   # -- interning -------------------------------------------------------------------------------
-  def _new(self, key, make, e=None):
+  def _new(self, key, fn, args, e=None):
     hit = self.table.get(key)
     if hit is None:
       self.n += 1
-      hit = self.table[key] = Sym(make(), ("v", self.n), self, e)
+      hit = self.table[key] = Sym(None, ("v", self.n), self, e, fn, args, self.n)
+      self._all.append(hit)
     return hit
 
   @staticmethod
@@ -127,14 +168,12 @@ class SymOps:
     kx, ky = self._k(x), self._k(y)
     if op in _COMMUTATIVE and ky < kx:
       x, y, kx, ky = y, x, ky, kx
-    fn = self._bin[op]
-    return self._new((op, kx, ky), lambda: fn(self.lower(x), self.lower(y)), (op, x, y))
+    return self._new((op, kx, ky), self._bin[op], (x, y), (op, x, y))
 
   def un(self, op, x):
     if not isinstance(x, Sym):
       return self._const1(op, x)
-    fn = self._un[op]
-    return self._new((op, x.k), lambda: fn(x.a))
+    return self._new((op, x.k), self._un[op], (x,))
 
   def _const(self, op, x, y):
     if op in ("and", "or"):
@@ -158,8 +197,7 @@ class SymOps:
     if a is b or (not isinstance(a, Sym) and not isinstance(b, Sym) and _ckey(a) == _ckey(b)):
       return a
     ka, kb = self._k(a), self._k(b)
-    lo = self.lower
-    return self._new(("where", c.k, ka, kb), lambda: self.backend.where(c.a, lo(a), lo(b)))
+    return self._new(("where", c.k, ka, kb), self.backend.where, (c, a, b))
 
   def max(self, a, b):
     return self.bin("max", a, b)
@@ -188,7 +226,7 @@ class SymOps:
       return float(np.ldexp(1.0, int(max(min(x, 1100.0), -1100.0))))
     b = self.backend
     i32 = np.int32 if b is np else "int32"
-    return self._new(("pow2", x.k), lambda: b.ldexp(1.0, b.clip(x.a, -1100.0, 1100.0).astype(i32)))
+    return self._new(("pow2", x.k), lambda a: b.ldexp(1.0, b.clip(a, -1100.0, 1100.0).astype(i32)), (x,))
 
   def mod(self, a, b):
     return self.bin("mod", a, b)
