@@ -47,6 +47,7 @@ from codesign_jax.cost.spatial import SpatialLayer  # noqa: E402
 from codesign_jax.cost.spatial import make_spatial_cost  # noqa: E402
 from codesign_jax.cost.spatial import spatial_area_power  # noqa: E402
 from codesign_jax.cost.spatial import spatial_cost  # noqa: E402
+from codesign_jax.cost.spatial import spatial_cost_grid  # noqa: E402
 from codesign_jax.cost.spatial_dataflow import parse_dataflow  # noqa: E402
 from codesign_jax.cost.systolic import REPORT_FIELDS  # noqa: E402
 from codesign_jax.cost.systolic import SystolicReport  # noqa: E402

@@ -17,6 +17,13 @@ drops the ones MAESTRO rejects (``check_spatial``), and times, after a warm-up c
   ``mixed_split_points_per_s``: the whole mixed batch split on the host by stride (stride-1 points
   through the specialised graph, the rest through the general one), timed as the sum of both calls.
   ``jax_points_per_s`` stays the general graph on the whole mixed batch (no split).
+* ``grid_points_per_s``: every layer on every one of ``GRID_ACCELS`` random accelerators (same
+  ranges; 6 distinct num_pes), ``n_points // GRID_ACCELS`` layers, stride-1 and strided layers
+  through their graphs (``grid_stride1_*``, ``grid_strided_*``; timed as the sum of both), with the
+  kernel of ``spatial_cost_grid`` (accelerators grouped by num_pes, the layer / num_pes part once per
+  tile row); fields summed inside jit, padded accelerator copies weighted 0; spot-checked equal to
+  the numpy port. ``grid_api_points_per_s``: the public ``spatial_cost_grid`` (one device, all 42
+  fields returned as [L, A] host arrays) on the stride-1 layers.
 
 Timings are the best of ``repeat`` runs (the median is reported too): the machine may be shared.
 Run standalone: ``python experiments/bench_spatial.py [n_points]`` prints the JSON; standalone, it
@@ -112,7 +119,92 @@ def _fused_fn(df: str, lt: str, n_dev: int, unit_stride: bool = False):
   return jax.jit(lambda layer, accel: jnp.sum(sharded(layer, accel), axis=0))
 
 
-def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5, dataflows=None) -> dict:
+GRID_ACCELS = 2048  # accelerators of the grid measurement (layers = n_points // GRID_ACCELS)
+
+
+def _grid_fused_fn(df: str, lt: str, n_dev: int, unit_stride: bool):
+  """Jitted (layer blocks, accelerator blocks, accelerator weights) -> per-field sums over the grid.
+
+  The layer blocks are split over the devices; each device walks its (layer block, accelerator
+  block) tiles with ``lax.map``; padded accelerator copies get weight 0."""
+  block = sp._grid_block_fn(sp.get_dataflow(df), lt, unit_stride)
+
+  def per_device(lb, ab, wt):
+    n_lb, n_ab = lb[0].shape[0], ab[0].shape[0]
+
+    def tile(p):
+      i, j = p // n_ab, p % n_ab
+      rep = block([c[i] for c in lb], [c[j] for c in ab])
+      return jnp.stack([jnp.sum(jnp.asarray(getattr(rep, f), jnp.float64) * wt[j][None, :])
+                        for f in sp.REPORT_FIELDS])
+
+    return jnp.sum(jax.lax.map(tile, jnp.arange(n_lb * n_ab)), axis=0)[None]
+
+  if n_dev == 1:
+    return jax.jit(lambda lb, ab, wt: per_device(lb, ab, wt)[0])
+  mesh = Mesh(np.array(jax.devices()[:n_dev]), ("d",))
+  sharded = _shard_map(per_device, mesh=mesh, in_specs=(P("d"), P(), P()), out_specs=P("d"))
+  return jax.jit(lambda lb, ab, wt: jnp.sum(sharded(lb, ab, wt), axis=0))
+
+
+def _grid_suite(df: str, lt: str, n_points: int, rng: np.random.Generator, repeat: int) -> dict:
+  """Layers x accelerators grid: the num_pes-grouped evaluator (``spatial_cost_grid``'s kernel)."""
+  n_dev = len(jax.devices())
+  a_layer, accel = _points(GRID_ACCELS, lt, rng)
+  accel = jax.tree_util.tree_map(np.asarray, accel)
+  n_l = max(n_points // GRID_ACCELS, 64)
+  layer, _ = _points(4 * n_l, lt, rng)
+  ok = (sp.grid_errors(layer, accel, df) == "").all(axis=1)
+  lcols = {k: np.broadcast_to(np.asarray(getattr(layer, k), np.float64), ok.shape)[ok] for k in sp._LAYER_KEYS}
+  unit = lcols["stride"] == 1
+  lc = 32
+  out = {"grid_accelerators": GRID_ACCELS, "grid_distinct_num_pes": int(np.unique(accel.num_pes).size)}
+  t_tot, n_tot, compile_s = 0.0, 0, 0.0
+  for name, mask, u in (("stride1", unit, True), ("strided", ~unit, False)):
+    k = int(mask.sum()) // (lc * n_dev) * (lc * n_dev)
+    k = min(k, (int(round(n_l * (0.75 if u else 0.25))) // (lc * n_dev) + 1) * lc * n_dev)
+    if lt == "GEMM" and not u:
+      continue
+    sub = sp.SpatialLayer(*(lcols[c][mask][:k] for c in sp._LAYER_KEYS), lt)
+    lb, ab, pos, n_sub, n_a = sp._grid_inputs(sub, accel, lc, 64)
+    assert n_sub == k and lb[0].shape[1] == lc
+    idx, _ = sp._grid_plan(np.asarray(accel.num_pes, np.float64), ab[0].shape[1])
+    first = np.zeros(idx.size, bool)
+    first[np.unique(idx.reshape(-1), return_index=True)[1]] = True  # padded copies weigh 0
+    wt = first.reshape(idx.shape).astype(np.float64)
+    args = (jax.device_put(lb), jax.device_put(ab), jax.device_put(wt))
+    fn = _grid_fused_fn(df, lt, n_dev, u)
+    t0 = time.perf_counter()
+    sums = np.asarray(jax.block_until_ready(fn(*args)))
+    compile_s += time.perf_counter() - t0
+    t, _ = _times(fn, *args, repeat=repeat)
+    # Spot check against the flat model on a few pairs.
+    flat = sp.make_spatial_cost(df, lt, backend="numpy")
+    li, ai = rng.integers(0, k, 64), rng.integers(0, GRID_ACCELS, 64)
+    ref = flat(jax.tree_util.tree_map(lambda a: np.asarray(a)[li] if np.ndim(a) else a, sub),
+               jax.tree_util.tree_map(lambda a: np.asarray(a)[ai] if np.ndim(a) else a, accel))
+    api = sp.spatial_cost_grid(sp.SpatialLayer(*(np.asarray(getattr(sub, c))[li] for c in sp._LAYER_KEYS), lt),
+                               jax.tree_util.tree_map(lambda a: np.asarray(a)[ai] if np.ndim(a) else a, accel),
+                               df, validate=False)
+    for f in sp.REPORT_FIELDS:
+      if not np.array_equal(np.diagonal(np.asarray(getattr(api, f))), np.asarray(getattr(ref, f))):
+        raise AssertionError(f"{df}: grid evaluator differs from the numpy port on {f}")
+    out[f"grid_{name}_n_points"] = k * GRID_ACCELS
+    out[f"grid_{name}_points_per_s"] = round(k * GRID_ACCELS / t)
+    t_tot, n_tot = t_tot + t, n_tot + k * GRID_ACCELS
+    if u:  # the public function (one device, [L, A] output on the host) on the stride-1 layers
+      api_fn = lambda: sp.spatial_cost_grid(sub, accel, df, validate=False)
+      jax.block_until_ready(api_fn())
+      t_api, _ = _times(api_fn, repeat=max(1, repeat // 2))
+      out["grid_api_points_per_s"] = round(k * GRID_ACCELS / t_api)
+  out["grid_n_points"] = n_tot
+  out["grid_compile_s"] = round(compile_s, 2)
+  out["grid_points_per_s"] = round(n_tot / t_tot)
+  return out
+
+
+def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5, dataflows=None,
+                      grid: bool = True) -> dict:
   """Points/s per dataflow for the jitted model and its numpy port (JSON-able dict)."""
   rng = np.random.default_rng(seed)
   n_dev = len(jax.devices())
@@ -177,6 +269,8 @@ def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5,
         "stride1_points_per_s": round(n1 / t_unit), "stride1_points_per_s_median": round(n1 / t_unit_med),
         "stride1_general_graph_points_per_s": round(n1 / t_gen1),
         "mixed_split_n_points": n1 + n2, "mixed_split_points_per_s": round((n1 + n2) / (t_unit + t_rest))}
+    if grid:
+      res["dataflows"][df].update(_grid_suite(df, lt, n_points, rng, repeat))
   return res
 
 

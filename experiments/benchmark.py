@@ -27,6 +27,13 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# The spatial suite splits its batch over one XLA CPU device per core (shard_map); XLA must be told
+# before JAX starts, so the flag is read from argv here (the other suites keep XLA's single device).
+if any(a in ("--suite=spatial", "spatial") for a in sys.argv) and \
+        "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
+
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402

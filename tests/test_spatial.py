@@ -287,3 +287,71 @@ def test_spatial_cost_splits_mixed_strides():
   b = jax.jit(sp.make_spatial_cost("rs", "CONV", unit_stride=False))(*sub)
   for f in sp.REPORT_FIELDS:
     np.testing.assert_array_equal(np.asarray(getattr(a, f)), np.asarray(getattr(b, f)), err_msg=f)
+
+
+def _grid_case(df, lt, n_layers=60, n_accels=23, seed=5):
+  """Layers valid on every accelerator of a grid; accelerators repeat num_pes with varied bandwidths."""
+  layer, _ = _odd_points(lt, n=4 * n_layers, seed=seed)
+  rng = np.random.default_rng(seed + 1)
+  pes = rng.choice([64.0, 100.0, 256.0, 1024.0], n_accels)
+  accel = sp.SpatialAccelerator(pes, rng.choice([50.0, 100.0, 5000.0], n_accels), 3000.0,
+                                rng.choice([1.0, 8.0, 32.0, 300.0, 1000.0], n_accels),
+                                rng.choice([1.0, 8.0, 50.0, 350.0], n_accels), rng.choice([1.0, 2.0], n_accels))
+  ok = (sp.grid_errors(layer, accel, df) == "").all(axis=1)
+  layer = jax.tree_util.tree_map(lambda a: np.asarray(a)[ok][:n_layers] if np.ndim(a) else a, layer)
+  return layer, accel
+
+
+@pytest.mark.parametrize("df", ["rs", "dpt", "gemm_nmk", "xp_ws"])
+def test_grid_equals_numpy_port_on_every_pair(df):
+  """spatial_cost_grid (num_pes-grouped blocks, layer part computed once per layer) == the numpy port
+  on the broadcast (layer, accelerator) pairs, bit for bit, incl. mixed strides and padded blocks."""
+  lt = _GOLDEN[df][0]
+  layer, accel = _grid_case(df, lt)
+  assert len(layer.K if np.ndim(layer.K) else layer.C) >= 40
+  if lt != "GEMM":
+    st = np.asarray(layer.stride)
+    assert (st == 1).any() and (st != 1).any()
+  grid = sp.spatial_cost_grid(layer, accel, df, block_layers=16, block_accels=8)
+  col = jax.tree_util.tree_map(lambda a: np.asarray(a)[:, None] if np.ndim(a) else a, layer)
+  row = jax.tree_util.tree_map(lambda a: np.asarray(a)[None, :] if np.ndim(a) else a, accel)
+  ref = sp.make_spatial_cost(df, lt, backend="numpy")(col, row)
+  auto = sp.spatial_cost(col, row, df) if df == "dpt" else grid  # [L, 1] x [1, A]: routed to the grid path
+  for f in sp.REPORT_FIELDS:
+    g = np.asarray(getattr(grid, f))
+    assert g.shape == np.shape(getattr(ref, f)), f
+    np.testing.assert_array_equal(g, getattr(ref, f), err_msg=f)
+    np.testing.assert_array_equal(np.asarray(getattr(auto, f)), getattr(ref, f), err_msg=f)
+
+
+def test_grid_errors_equal_check_spatial_on_pairs():
+  layer, _ = _odd_points("CONV", n=80, seed=3)  # strides > R, tiny dims: some pairs are rejected
+  accel = sp.SpatialAccelerator(np.array([8.0, 64.0, 64.0, 1024.0, 256.0]), 100.0, 3000.0,
+                                np.array([32.0, 0.0, 32.0, 300.0, 1.5]), 50.0)
+  col = jax.tree_util.tree_map(lambda a: np.asarray(a)[:, None], layer)
+  row = jax.tree_util.tree_map(lambda a: np.asarray(a)[None, :] if np.ndim(a) else a, accel)
+  for df in ("kcp_ws", "rs", "ykp_os"):
+    got, want = sp.grid_errors(layer, accel, df), sp.check_spatial(col, row, df)
+    assert (got != "").sum() > 0 and (got == "").sum() > 0
+    np.testing.assert_array_equal(got != "", want != "")
+    assert (got[:, 1] == "noc_bw must be a positive integer").all()
+
+
+def test_grid_rejects_naming_layer_and_accelerator():
+  layer = sp.conv_layer(K=np.array([64.0, 64.0]), C=64, R=3, S=3, Y=58, X=58)
+  accel = sp.SpatialAccelerator(np.array([256.0, 32.0]), 100.0, 3000.0, 500.0, 150.0)
+  with pytest.raises(ValueError, match=r"layer 0 on accelerator 1 with dataflow 'kcp_ws'.*num_pes"):
+    sp.spatial_cost_grid(layer, accel, "kcp_ws")
+
+
+def test_jit_scalar_hardware_fields_stay_exact():
+  """Scalar (broadcast) bandwidths: XLA would turn x / broadcast(bw) into x * (1 / bw); the model keeps
+  exact divisions (ceil(x / noc_bw) of the NoC delays)."""
+  sub = _valid_odd("xp_ws", "CONV")
+  layer = sub[0]
+  for bw in (3.0, 7.0, 300.0):
+    accel = sp.SpatialAccelerator(256.0, 100.0, 3000.0, bw, 11.0)
+    a = jax.jit(sp.make_spatial_cost("xp_ws", "CONV", block=128))(layer, accel)
+    b = sp.make_spatial_cost("xp_ws", "CONV", backend="numpy")(layer, accel)
+    for f in sp.REPORT_FIELDS:
+      np.testing.assert_array_equal(np.asarray(getattr(a, f)), np.asarray(getattr(b, f)), err_msg=f)

@@ -70,6 +70,8 @@ class SymOps:
     self.xp = self  # the engine calls ops.xp.ceil(...) etc.
     self.table = {}
     self._all = []
+    self._op = {}  # id(node) -> operation name (key[0])
+    self._inputs = []
     self.n = 0
     self.anchor = None
     b = xp
@@ -85,6 +87,7 @@ class SymOps:
       return a
     self.n += 1
     s = Sym(a, ("in", self.n), self, n=self.n)
+    self._inputs.append(s)
     if self.anchor is None:
       self.anchor = s
     return s
@@ -101,6 +104,17 @@ class SymOps:
       return y
     return self._new(("opaque", repr(y)), lambda a: y + 0.0 * a, (self.anchor,))
 
+  def _runtime_one(self, shape):
+    """A 1.0 of ``shape`` that XLA cannot fold, built from the inputs whose shapes broadcast to it
+    (not a broadcast scalar: XLA rewrites ``x / broadcast(b)`` into ``x * broadcast(1 / b)``)."""
+    b, t, shapes = self.backend, 0.0, set()
+    for a in self._inputs:
+      sh = np.shape(a.a)
+      if sh not in shapes and np.broadcast_shapes(sh, shape) == shape:
+        shapes.add(sh)
+        t = t + 0.0 * b.minimum(a.a, 1.0)  # min: an infinite input still gives 0
+    return b.broadcast_to(1.0 + t, shape)
+
   def lower(self, x):
     if isinstance(x, Sym) and x.a is None:
       self.lower_all([x])
@@ -110,11 +124,14 @@ class SymOps:
     """Evaluates the graph behind ``vals`` (list of Sym / constants) in creation order.
 
     XLA:CPU's loop fusion duplicates a cheap producer into every consumer fusion, so a subexpression
-    shared by many cases was recomputed up to ~6x (11.7k fused ops for 2.1k traced ones, rs).
-    On the jax backend a value whose duplication would cost ``(users - 1) * ops >= share_cost``
-    (``ops``: its own unshared expression) is divided by a runtime 1.0: exact, and XLA never
-    duplicates a division (``lax.optimization_barrier`` does not help: XLA:CPU removes it before
-    fusion). Results are identical; only fusion boundaries move (3.9k fused ops, rs: 2x faster).
+    shared by many cases was recomputed up to ~6x (11.7k fused ops for 2.1k traced ones, rs), and a
+    value of a small shape (e.g. a layer-only quantity ``[L, 1]``) fused into a consumer of a larger
+    one (``[L, A]``) is recomputed for every element of the larger shape. On the jax backend a value
+    is therefore materialised once when its duplication would cost ``(users - 1) * ops >=
+    share_cost`` (``ops``: its own unshared expression) or when a user has a larger shape (a boolean
+    value passes this on to its float operands). Materialising means dividing by a runtime 1.0:
+    exact, and XLA never duplicates a division (``lax.optimization_barrier`` does not help: XLA:CPU
+    removes it before fusion). Results are identical; only fusion boundaries move.
     """
     roots = [v for v in vals if isinstance(v, Sym) and v.a is None]
     seen, stack = set(), list(roots)
@@ -125,21 +142,38 @@ class SymOps:
       seen.add(id(v))
       stack.extend(a for a in v.args if isinstance(a, Sym) and a.a is None)
     nodes = sorted((v for v in self._all if id(v) in seen), key=lambda v: v.n)
-    uses = {}
-    for v in nodes:
-      for a in v.args:
-        if isinstance(a, Sym):
-          uses[id(a)] = uses.get(id(a), 0) + 1
-    cost = {}
-    one = None
-    if self.backend is not np and share_cost and self.anchor is not None:
-      one = 1.0 + 0.0 * self.anchor.a  # a runtime 1.0 (XLA cannot fold it)
-    for v in nodes:
-      v.a = v.fn(*[a.a if isinstance(a, Sym) else a for a in v.args])
-      c = 1 + sum(cost.get(id(a), 0) for a in v.args if isinstance(a, Sym))
-      if one is not None and uses.get(id(v), 0) >= 2 and (uses[id(v)] - 1) * c >= share_cost and v.a.dtype == one.dtype:
-        # x / 1.0 == x exactly; XLA treats a division as expensive and never duplicates it.
-        v.a, c = v.a / one, 0
+    syms = lambda v: [a for a in v.args if isinstance(a, Sym)]
+    shape = lambda a: np.shape(a.a) if a.a is not None else shp[id(a)]
+    uses, shp, isbool, grow = {}, {}, {}, set()
+    for v in nodes:  # pass 1: shapes, dtypes, users
+      shp[id(v)] = np.broadcast_shapes(*[shape(a) for a in syms(v)])
+      op = self._op.get(id(v))
+      isbool[id(v)] = op in _BOOL_OPS or (op == "where" and all(
+          isinstance(b, bool) or (isinstance(b, Sym) and isbool.get(id(b), False)) for b in v.args[1:]))
+      for a in syms(v):
+        uses[id(a)] = uses.get(id(a), 0) + 1
+        if a.a is None and np.prod(shape(a)) < np.prod(shp[id(v)]):
+          grow.add(id(a))
+    for v in reversed(nodes):  # a boolean value that feeds a larger shape: materialise its operands
+      if id(v) in grow and isbool[id(v)]:
+        grow.update(id(a) for a in syms(v) if a.a is None)
+    on = self.backend is not np and bool(share_cost) and bool(self._inputs)
+    cost, ones = {}, {}
+    def one(sh):
+      if sh not in ones:
+        ones[sh] = self._runtime_one(sh)
+      return ones[sh]
+
+    for v in nodes:  # pass 2: emit
+      args = [a.a if isinstance(a, Sym) else a for a in v.args]
+      if on and self._op[id(v)] == "div" and np.shape(args[1]) != shp[id(v)]:
+        # XLA rewrites x / broadcast(b) into x * broadcast(1 / b) (inexact): give b the full shape.
+        args[1] = args[1] * one(shp[id(v)])
+      v.a = v.fn(*args)
+      c = 1 + sum(cost.get(id(a), 0) for a in syms(v))
+      n_use = uses.get(id(v), 0)
+      if on and not isbool[id(v)] and (id(v) in grow or (n_use >= 2 and (n_use - 1) * c >= share_cost)):
+        v.a, c = v.a / one(np.shape(v.a)), 0  # x / 1.0 == x exactly; XLA never duplicates a division
       cost[id(v)] = c
     return [self.lower(v) for v in vals]
 
@@ -150,6 +184,7 @@ class SymOps:
       self.n += 1
       hit = self.table[key] = Sym(None, ("v", self.n), self, e, fn, args, self.n)
       self._all.append(hit)
+      self._op[id(hit)] = key[0]
     return hit
 
   @staticmethod
@@ -233,6 +268,7 @@ class SymOps:
 
 
 _NO = object()
+_BOOL_OPS = frozenset({"lt", "le", "eq", "ne", "and", "or", "not"})
 _NP_BIN = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "lt": np.less,
            "le": np.less_equal, "eq": np.equal, "ne": np.not_equal, "max": np.maximum, "min": np.minimum,
            "mod": np.mod}
