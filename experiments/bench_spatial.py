@@ -18,7 +18,8 @@ drops the ones MAESTRO rejects (``check_spatial``), and times, after a warm-up c
   through the specialised graph, the rest through the general one), timed as the sum of both calls.
   ``jax_points_per_s`` stays the general graph on the whole mixed batch (no split).
 * ``grid_points_per_s``: every layer on every one of ``GRID_ACCELS`` random accelerators (same
-  ranges; 6 distinct num_pes), ``n_points // GRID_ACCELS`` layers, stride-1 and strided layers
+  ranges; 6 distinct num_pes), about ``n_points // GRID_ACCELS`` layers (75% / 25% stride 1 / strided,
+  each rounded up to whole tiles per device), stride-1 and strided layers
   through their graphs (``grid_stride1_*``, ``grid_strided_*``; timed as the sum of both), with the
   kernel of ``spatial_cost_grid`` (accelerators grouped by num_pes, the layer / num_pes part once per
   tile row); fields summed inside jit, padded accelerator copies weighted 0; spot-checked equal to
