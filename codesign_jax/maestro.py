@@ -77,8 +77,9 @@ def _read_table(path: str, columns: Sequence[str], optional: Sequence[str] = ())
 def evaluate(layers: list[dict], accels: list[dict], dataflows: Sequence[str], backend: str = "numpy") -> list[dict]:
   """All (dataflow, hw, layer) rows; one batched evaluation per (dataflow, layer type).
 
-  ``backend='numpy'`` (default) starts instantly; 'jax' compiles once per (dataflow, layer type)
-  (tens of seconds to minutes) and pays off for very large batches.
+  ``backend='numpy'`` (default) starts instantly; 'jax' compiles once per (dataflow, layer type,
+  stride-1 or not) (seconds each) and evaluates the layers x accelerators grid with
+  ``spatial_cost_grid``: it pays off for large tables.
   """
   out = []
   for df in dataflows:
@@ -94,18 +95,31 @@ def evaluate(layers: list[dict], accels: list[dict], dataflows: Sequence[str], b
                                     col(aa, "noc_bw_cstr"), col(aa, "offchip_bw_cstr"), col(aa, "noc_hops", 1))
       err = sp.check_spatial(layer, accel, df)
       keep = np.flatnonzero(err == "")
-      rep = None
-      if keep.size:
+      vals = None
+      if keep.size and backend == "jax":
+        # Every layer on every accelerator: the num_pes-grouped grid evaluator, [L, A] -> pair order
+        # (accelerator-major, as ``pairs``). Rejected pairs are computed too but never written.
+        grid = sp.spatial_cost_grid(sp.SpatialLayer(*(col(ls, k) for k in ("K", "C", "R", "S", "Y", "X", "stride")),
+                                                    lt),
+                                    sp.SpatialAccelerator(col(accels, "num_pes"), col(accels, "l1_size_cstr"),
+                                                          col(accels, "l2_size_cstr"), col(accels, "noc_bw_cstr"),
+                                                          col(accels, "offchip_bw_cstr"), col(accels, "noc_hops", 1)),
+                                    df, validate=False)
+        vals = {f: np.asarray(getattr(grid, f)).T.reshape(-1) for f in OUTPUT_FIELDS}
+      elif keep.size:
         sub = lambda t: type(t)(*[np.asarray(getattr(t, f.name))[keep] if f.name != "layer_type"
                                   else t.layer_type for f in t.__dataclass_fields__.values()
                                   if f.init])
         rep = sp.spatial_cost(sub(layer), sub(accel), df, backend=backend)
-      pos = {int(i): j for j, i in enumerate(keep)}
+        vals = {f: np.full(len(pairs), np.nan) for f in OUTPUT_FIELDS}
+        for f in OUTPUT_FIELDS:
+          vals[f][keep] = np.asarray(getattr(rep, f))
+      ok = set(int(i) for i in keep)
       for i, (a, l) in enumerate(pairs):
         row = {"dataflow": df if isinstance(df, str) else df.name, "hw": a["hw"], "layer": l["layer"]}
-        if i in pos:
+        if i in ok:
           for f in OUTPUT_FIELDS:
-            v = float(np.asarray(getattr(rep, f))[pos[i]])
+            v = float(vals[f][i])
             row[f] = int(v) if f in _INT_FIELDS or f.endswith(("_read", "_write", "_size_req")) else repr(v)
           row.update(ok=1, error="")
         else:

@@ -38,6 +38,20 @@ def test_cli_matches_reference_and_keeps_rejected_rows(tmp_path):
   assert n_cmp == 8
 
 
+def test_cli_jax_backend_equals_numpy_backend(tmp_path):
+  """--backend jax (the layers x accelerators grid evaluator) writes the numpy backend's rows, byte for byte."""
+  outs = []
+  for backend in ("numpy", "jax"):
+    out = tmp_path / f"{backend}.csv"
+    rc = maestro.main(["--layers", str(DATA / "maestro_layers.csv"), "--accelerators",
+                       str(DATA / "maestro_accels.csv"), "--dataflow", "dpt,xp_ws", "--backend", backend,
+                       "--out", str(out)])
+    assert rc == 0
+    outs.append(out.read_text())
+  assert outs[0].count("\n") > 10 and ",1," in outs[0]
+  assert outs[0] == outs[1]
+
+
 @pytest.mark.parametrize("content,msg", [
     ("layer,layer_type,K,C,R,S,Y,X\nl,CONV,1,1,1,1,1,1\n", "missing column"),
     ("layer,layer_type,K,C,R,S,Y,X,stride\nl,CONV,1,x,1,1,1,1,1\n", "line 2, field C: 'x' is not an integer"),
