@@ -36,6 +36,14 @@ def _noc(ops, x, noc_bw, noc_lat):  # AHW_noc-model.hpp GetOutStandingDelay
   return ops.xp.ceil(x / noc_bw) + (noc_lat - 1)
 
 
+def _mod_small(ops, a, n):
+  """``a mod n`` for integers 0 <= a <= 2n, n >= 1, by two conditional subtractions (exact; XLA's
+  float remainder is a scalar library call on CPU)."""
+  for _ in range(2):
+    a = ops.where(a >= n, a - n, a)
+  return a
+
+
 class _Key:
   """A tuple of interned values as a _Lin key."""
 
@@ -134,8 +142,8 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
   if top:
     # 2^-t per directive state, t = the case's position in MAESTRO's case order (exact powers of 2).
     exact_pow = 3 ** nd <= 900
-    pos = [[xp.mod(float(k) - 1 + n_states[i], n_states[i]) * freq[i] for k in (0, 1)]
-           + [xp.mod(states[i][2].index - 1 + n_states[i], n_states[i]) * freq[i]] for i in range(nd)]
+    pos = [[_mod_small(ops, float(k) - 1 + n_states[i], n_states[i]) * freq[i] for k in (0, 1)]
+           + [_mod_small(ops, states[i][2].index - 1 + n_states[i], n_states[i]) * freq[i]] for i in range(nd)]
     pw = [[xp.exp2(-p) for p in ps] for ps in pos] if exact_pow else None
   def get_b(b):
     if b not in B:

@@ -107,12 +107,14 @@ class SymOps:
   def _runtime_one(self, shape):
     """A 1.0 of ``shape`` that XLA cannot fold, built from the inputs whose shapes broadcast to it
     (not a broadcast scalar: XLA rewrites ``x / broadcast(b)`` into ``x * broadcast(1 / b)``)."""
-    b, t, shapes = self.backend, 0.0, set()
-    for a in self._inputs:
+    b, t, got = self.backend, 0.0, ()
+    for a in sorted(self._inputs, key=lambda a: -np.size(a.a)):  # as few inputs as cover the shape
       sh = np.shape(a.a)
-      if sh not in shapes and np.broadcast_shapes(sh, shape) == shape:
-        shapes.add(sh)
+      if np.broadcast_shapes(sh, shape) == shape and np.broadcast_shapes(sh, got) != got:
+        got = np.broadcast_shapes(sh, got)
         t = t + 0.0 * b.minimum(a.a, 1.0)  # min: an infinite input still gives 0
+      if got == shape:
+        break
     return b.broadcast_to(1.0 + t, shape)
 
   def lower(self, x):
@@ -260,11 +262,24 @@ class SymOps:
     if not isinstance(x, Sym):
       return float(np.ldexp(1.0, int(max(min(x, 1100.0), -1100.0))))
     b = self.backend
-    i32 = np.int32 if b is np else "int32"
-    return self._new(("pow2", x.k), lambda a: b.ldexp(1.0, b.clip(a, -1100.0, 1100.0).astype(i32)), (x,))
+    if b is np:
+      return self._new(("pow2", x.k), lambda a: np.ldexp(1.0, np.clip(a, -1100.0, 1100.0).astype(np.int32)), (x,))
+    return self._new(("pow2", x.k), _pow2_bits, (x,))
 
   def mod(self, a, b):
     return self.bin("mod", a, b)
+
+
+def _pow2_bits(x):
+  """2^x for integer-valued float64 x, exact, from the IEEE-754 bits (jnp.ldexp lowers to a scalar
+  ``pow`` library call on XLA:CPU): normal exponents, subnormals down to 2^-1074, 0 below, inf above."""
+  import jax  # local: the numpy backend must not need jax
+  import jax.numpy as jnp
+  e = jnp.clip(x, -1100.0, 1100.0).astype(jnp.int64)
+  bits = jax.lax.bitcast_convert_type
+  normal = bits(jax.lax.shift_left(jnp.clip(e, -1022, 1023) + 1023, jnp.int64(52)), jnp.float64)
+  sub = bits(jax.lax.shift_left(jnp.int64(1), jnp.clip(e + 1074, 0, 51)), jnp.float64)
+  return jnp.where(e > 1023, jnp.inf, jnp.where(e >= -1022, normal, jnp.where(e >= -1074, sub, 0.0)))
 
 
 _NO = object()
