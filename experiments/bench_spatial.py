@@ -15,7 +15,8 @@ drops the ones MAESTRO rejects (``check_spatial``), and times, after a warm-up c
   on the stride-1 share of the batch, checked equal to the general graph there;
   ``stride1_general_graph_points_per_s``: the general graph on those same points (same run);
   ``mixed_split_points_per_s``: the whole mixed batch split on the host by stride (stride-1 points
-  through the specialised graph, the rest through the general one), timed as the sum of both calls.
+  through the stride-1 graph, the rest through the strided graph, each checked equal to the general
+  one), timed as the sum of both calls (what ``spatial_cost`` does).
   ``jax_points_per_s`` stays the general graph on the whole mixed batch (no split).
 * ``grid_points_per_s``: every layer on every one of ``GRID_ACCELS`` random accelerators (same
   ranges; 6 distinct num_pes), about ``n_points // GRID_ACCELS`` layers (75% / 25% stride 1 / strided,
@@ -103,11 +104,12 @@ def _sums(rep) -> jax.Array:
   return jnp.stack([jnp.sum(jnp.asarray(getattr(rep, f), jnp.float64)) for f in sp.REPORT_FIELDS])
 
 
-def _fused_fn(df: str, lt: str, n_dev: int, unit_stride: bool = False):
+def _fused_fn(df: str, lt: str, n_dev: int, mode: str = "general"):
   """Jitted (layer, accel) -> per-field sums; layer/accel leaves of shape [n_dev * blocks * BLOCK].
 
-  ``unit_stride``: the stride-1 specialised graph (only valid when every point has stride 1)."""
-  cost = sp.make_spatial_cost(df, lt, block=0, unit_stride=unit_stride)
+  ``mode``: 'general', 'unit' (the stride-1 graph: only valid when every point has stride 1) or
+  'strided' (only valid when no point has stride 1)."""
+  cost = sp.make_spatial_cost(df, lt, block=0, **sp._MODE_ARGS[mode])
 
   def per_device(layer, accel):
     blk = lambda t: jax.tree_util.tree_map(lambda a: a.reshape(-1, BLOCK), t)
@@ -123,12 +125,12 @@ def _fused_fn(df: str, lt: str, n_dev: int, unit_stride: bool = False):
 GRID_ACCELS = 2048  # accelerators of the grid measurement (layers = n_points // GRID_ACCELS)
 
 
-def _grid_fused_fn(df: str, lt: str, n_dev: int, unit_stride: bool):
+def _grid_fused_fn(df: str, lt: str, n_dev: int, mode: str):
   """Jitted (layer blocks, accelerator blocks, accelerator weights) -> per-field sums over the grid.
 
   The layer blocks are split over the devices; each device walks its (layer block, accelerator
   block) tiles with ``lax.map``; padded accelerator copies get weight 0."""
-  block = sp._grid_block_fn(sp.get_dataflow(df), lt, unit_stride)
+  block = sp._grid_block_fn(sp.get_dataflow(df), lt, mode)
 
   def per_device(lb, ab, wt):
     n_lb, n_ab = lb[0].shape[0], ab[0].shape[0]
@@ -174,7 +176,7 @@ def _grid_suite(df: str, lt: str, n_points: int, rng: np.random.Generator, repea
     first[np.unique(idx.reshape(-1), return_index=True)[1]] = True  # padded copies weigh 0
     wt = first.reshape(idx.shape).astype(np.float64)
     args = (jax.device_put(lb), jax.device_put(ab), jax.device_put(wt))
-    fn = _grid_fused_fn(df, lt, n_dev, u)
+    fn = _grid_fused_fn(df, lt, n_dev, "unit" if u else "strided")
     t0 = time.perf_counter()
     sums = np.asarray(jax.block_until_ready(fn(*args)))
     compile_s += time.perf_counter() - t0
@@ -228,8 +230,8 @@ def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5,
     jax.block_until_ready(fused(jl, ja))
     compile_s = time.perf_counter() - t0
     t_jax, t_jax_med = _times(fused, jl, ja, repeat=repeat)
-    # Stride-1 specialisation: points split on the host by stride; the stride-1 share (whole blocks per
-    # device) through the stride-1 graph, the rest through the general graph. Reported: the stride-1
+    # Stride specialisation: points split on the host by stride; the stride-1 share (whole blocks per
+    # device) through the stride-1 graph, the rest through the strided graph. Reported: the stride-1
     # graph alone on the stride-1 points, the general graph alone on those same points (same run), and
     # the whole mixed batch split (sum of both calls' times; both subsets trimmed to whole blocks).
     unit = np.asarray(layer.stride) == 1
@@ -238,7 +240,7 @@ def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5,
         lambda a: np.broadcast_to(a, unit.shape)[m][:k], t))
     n1, n2 = int(unit.sum()) // blk * blk, int((~unit).sum()) // blk * blk
     l1, a1 = sub(layer, unit, n1), sub(accel, unit, n1)
-    fused1 = _fused_fn(df, lt, n_dev, unit_stride=True)
+    fused1 = _fused_fn(df, lt, n_dev, "unit")
     t0 = time.perf_counter()
     s1 = jax.block_until_ready(fused1(l1, a1))
     unit_compile_s = time.perf_counter() - t0
@@ -249,7 +251,10 @@ def run_spatial_suite(n_points: int = 1_000_000, seed: int = 0, repeat: int = 5,
     t_rest = 0.0
     if n2:
       l2, a2 = sub(layer, ~unit, n2), sub(accel, ~unit, n2)
-      t_rest, _ = _times(fused, l2, a2, repeat=repeat)
+      fused2 = _fused_fn(df, lt, n_dev, "strided")
+      if not np.array_equal(np.asarray(fused2(l2, a2)), np.asarray(fused(l2, a2)), equal_nan=True):
+        raise AssertionError(f"{df}: strided graph differs from the general graph on stride>1 points")
+      t_rest, _ = _times(fused2, l2, a2, repeat=repeat)
     api = jax.jit(lambda l, a, c=sp.make_spatial_cost(df, lt): _sums(c(l, a)))
     t0 = time.perf_counter()
     jax.block_until_ready(api(jl, ja))

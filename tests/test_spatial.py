@@ -278,6 +278,23 @@ def test_unit_stride_graph_equals_general_graph(df, backend):
     np.testing.assert_array_equal(np.asarray(getattr(a, f)), np.asarray(getattr(b, f)), err_msg=f)
 
 
+@pytest.mark.parametrize("df", ["kcp_ws", "rs", "ykp_os", "dpt", "maeri"])
+def test_strided_graph_equals_general_graph(df):
+  """The strided graph (ApplyOuterStride's stride != 1 folded) == the general graph on stride 2/3 layers."""
+  lt = _GOLDEN[df][0]
+  layer, accel = _odd_points(lt, seed=29)
+  st = np.where(np.arange(len(layer.R)) % 2 == 0, 2.0, 3.0)
+  layer = sp.SpatialLayer(layer.K, layer.C, layer.R, layer.S, layer.Y, layer.X, st, lt)
+  keep = sp.check_spatial(layer, accel, df) == ""
+  sub = jax.tree_util.tree_map(lambda a: np.broadcast_to(a, keep.shape)[keep], (layer, accel))
+  assert len(sub[0].R) > 100
+  for backend in ("numpy", "jax"):
+    a = sp.make_spatial_cost(df, lt, backend=backend, block=128, strided=True)(*sub)
+    b = sp.make_spatial_cost(df, lt, backend=backend, block=128, unit_stride=False)(*sub)
+    for f in sp.REPORT_FIELDS:
+      np.testing.assert_array_equal(np.asarray(getattr(a, f)), np.asarray(getattr(b, f)), err_msg=f)
+
+
 def test_spatial_cost_splits_mixed_strides():
   """spatial_cost sends stride-1 points to the stride-1 graph and the rest to the general one: same numbers."""
   sub = _valid_odd("rs", "CONV")

@@ -163,17 +163,19 @@ def _dims(xp, layer: SpatialLayer):
   return {k: f(getattr(layer, k)) for k in ("K", "C", "R", "S", "Y", "X")}, f(layer.stride)
 
 
-def _report(xp, layer_type, given, stride, accel, df: Dataflow, unit_stride: bool = False) -> dict:
+def _report(xp, layer_type, given, stride, accel, df: Dataflow, stride_mode: str = "general") -> dict:
   """The formulas, once, over array namespace ``xp``; returns a dict of REPORT_FIELDS.
 
-  ``unit_stride``: static promise that every point has stride 1 (skips ApplyOuterStride: fewer ops).
+  ``stride_mode``: 'general', or a static promise about every point: 'unit' (stride 1: skips
+  ApplyOuterStride, fewer ops) or 'strided' (stride != 1: its tests fold).
   """
   ops = _sym.SymOps(xp)
   given = {k: ops.lift(v) for k, v in given.items()}
   stride = ops.lift(stride)
   f = lambda a: ops.lift(xp.asarray(a, dtype=xp.float64))
   num_pes, noc_bw, off_bw, hops = f(accel.num_pes), f(accel.noc_bw), f(accel.offchip_bw), f(accel.noc_hops)
-  levels = _eng.build_levels(ops, df, layer_type, given, stride, num_pes, unit_stride)
+  levels = _eng.build_levels(ops, df, layer_type, given, stride, num_pes, stride_mode == "unit",
+                             stride_mode == "strided")
   top = _ana.analyze(ops, levels, 0, levels[0].dims, noc_bw, hops, off_bw, True)
   inner = levels[-1]
   out = {}
@@ -233,18 +235,23 @@ _LAYER_KEYS = ("K", "C", "R", "S", "Y", "X", "stride")
 _ACCEL_KEYS = ("num_pes", "l1_size", "l2_size", "noc_bw", "offchip_bw", "noc_hops")
 
 
-def _all_unit_stride(stride) -> bool:
-  """True when ``stride`` is concrete (not traced) and every element is 1 (known on the host)."""
-  if isinstance(stride, jax.core.Tracer):
-    return False
+def _stride_mode(stride, unit_stride: Optional[bool], strided: Optional[bool]) -> str:
+  """'unit' / 'strided' / 'general' from the promises, or from a concrete (not traced) stride."""
+  if unit_stride:
+    return "unit"
+  if strided:
+    return "strided"
+  if unit_stride is False or strided is False or isinstance(stride, jax.core.Tracer):
+    return "general"
   try:
-    return bool(np.all(np.asarray(stride) == 1))
+    s = np.asarray(stride)
   except Exception:  # pragma: no cover  (anything not convertible: take the general path)
-    return False
+    return "general"
+  return "unit" if np.all(s == 1) else ("strided" if np.all(s != 1) else "general")
 
 
 def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", *, backend: str = "jax",
-                      block: int = 2048, unit_stride: Optional[bool] = None
+                      block: int = 2048, unit_stride: Optional[bool] = None, strided: Optional[bool] = None
                       ) -> Callable[[SpatialLayer, SpatialAccelerator], SpatialReport]:
   """Factory: a pure function ``(layer, accel) -> SpatialReport`` for one dataflow and layer type.
 
@@ -259,6 +266,8 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
       the specialised graph whenever ``layer.stride`` is concrete (not traced) and all ones, else the
       general one (under ``jit`` the stride is traced, so pass True there when stride 1 is known).
       Both graphs give identical results on stride-1 points.
+    strided: True: promise that no point has stride 1 (ApplyOuterStride's stride tests fold; ~15%
+      fewer ops; results for stride 1 are wrong); None (default): also chosen from a concrete stride.
   The returned function does not validate inputs; :func:`spatial_cost` does.
   """
   df = get_dataflow(dataflow)
@@ -268,7 +277,7 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
   if xp is None:
     raise ValueError(f"backend={backend!r} must be 'jax' or 'numpy'.")
 
-  def fields(layer: SpatialLayer, accel: SpatialAccelerator, unit: bool) -> dict:
+  def fields(layer: SpatialLayer, accel: SpatialAccelerator, unit: str) -> dict:
     given, stride = _dims(xp, SpatialLayer(layer.K, layer.C, layer.R, layer.S, layer.Y, layer.X,
                                            layer.stride, layer_type))
     with np.errstate(all="ignore"):
@@ -280,7 +289,7 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
     return tuple(out[k] for k in REPORT_FIELDS)
 
   def cost(layer: SpatialLayer, accel: SpatialAccelerator) -> SpatialReport:
-    unit = _all_unit_stride(layer.stride) if unit_stride is None else bool(unit_stride)
+    unit = _stride_mode(layer.stride, unit_stride, strided)
     cols = [getattr(layer, k) for k in _LAYER_KEYS] + [getattr(accel, k) for k in _ACCEL_KEYS]
     shape = np.broadcast_shapes(*[np.shape(c) for c in cols])
     size = int(np.prod(shape))
@@ -299,9 +308,13 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
   return cost
 
 
+_MODE_ARGS = {"unit": dict(unit_stride=True), "strided": dict(strided=True),
+              "general": dict(unit_stride=False)}
+
+
 @functools.lru_cache(maxsize=None)
-def _jitted(df: Dataflow, layer_type: str, unit_stride: bool = False):
-  return jax.jit(make_spatial_cost(df, layer_type, unit_stride=unit_stride))
+def _jitted(df: Dataflow, layer_type: str, mode: str = "general"):
+  return jax.jit(make_spatial_cost(df, layer_type, **_MODE_ARGS[mode]))
 
 
 def check_spatial(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union[str, Dataflow]) -> np.ndarray:
@@ -412,9 +425,9 @@ def spatial_cost(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union
   lt = layer.layer_type
   strides = np.asarray(layer.stride)
   if lt == "GEMM" or np.all(strides == 1):  # known on the host: the stride-1 graph (identical results)
-    return _jitted(df, lt, True)(layer, accel)
+    return _jitted(df, lt, "unit")(layer, accel)
   if not np.any(strides == 1):
-    return _jitted(df, lt, False)(layer, accel)
+    return _jitted(df, lt, "strided")(layer, accel)
   # Mixed strides: split the (flattened, broadcast) batch on the host, stride-1 points to the
   # specialised graph, the rest to the general one, and scatter the results back.
   cols = [getattr(layer, k) for k in _LAYER_KEYS] + [getattr(accel, k) for k in _ACCEL_KEYS]
@@ -423,7 +436,7 @@ def spatial_cost(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union
   unit = flat[_LAYER_KEYS.index("stride")] == 1
   n = len(_LAYER_KEYS)
   outs = {}
-  for mask, u in ((unit, True), (~unit, False)):
+  for mask, u in ((unit, "unit"), (~unit, "strided")):
     sub = [c[mask] for c in flat]
     rep = _jitted(df, lt, u)(SpatialLayer(*sub[:n], lt), SpatialAccelerator(*sub[n:]))
     for k in REPORT_FIELDS:
@@ -431,11 +444,11 @@ def spatial_cost(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union
   return SpatialReport(**{k: jnp.asarray(v.reshape(shape)) for k, v in outs.items()})
 
 
-def _grid_block_fn(df: Dataflow, layer_type: str, unit_stride: bool):
+def _grid_block_fn(df: Dataflow, layer_type: str, mode: str):
   """(layer cols [Lc] x 7, accel cols [Ac] x 6) -> report fields [Lc, Ac]; the block's accelerators
   share one num_pes, so every layer-only or (layer, num_pes) quantity -- about three quarters of the
   model -- is computed at [Lc, 1] and only the bandwidth-dependent part at [Lc, Ac]."""
-  cost = make_spatial_cost(df, layer_type, block=0, unit_stride=unit_stride)
+  cost = make_spatial_cost(df, layer_type, block=0, **_MODE_ARGS[mode])
 
   def block(lcols, acols):
     col = lambda c: c[:, None]
@@ -490,9 +503,9 @@ def _grid_inputs(layer: SpatialLayer, accel: SpatialAccelerator, block_layers: i
 
 
 @functools.lru_cache(maxsize=None)
-def _grid_jitted(df: Dataflow, layer_type: str, unit_stride: bool):
+def _grid_jitted(df: Dataflow, layer_type: str, mode: str):
   """Jitted (layer blocks, accelerator blocks, L) -> report fields [L, n_ab * Ac] (grouped column order)."""
-  block = _grid_block_fn(df, layer_type, unit_stride)
+  block = _grid_block_fn(df, layer_type, mode)
 
   @functools.partial(jax.jit, static_argnums=2)
   def run(lb, ab, n_l):
@@ -563,7 +576,7 @@ def spatial_cost_grid(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: 
   lcols, n_l = _flat_cols(layer, _LAYER_KEYS)
   unit = (lcols["stride"] == 1) | (lt == "GEMM")
   parts, rows = [], []
-  for mask, u in ((unit, True), (~unit, False)):
+  for mask, u in ((unit, "unit"), (~unit, "strided")):
     if not mask.any():
       continue
     sub = SpatialLayer(*(lcols[k][mask] for k in _LAYER_KEYS), lt)

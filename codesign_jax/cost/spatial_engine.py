@@ -173,7 +173,8 @@ def _static_flags(dirs, prev, i, df, conv):
       d.me_is_mp = True
 
 
-def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pes, unit_stride=False):
+def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pes, unit_stride=False,
+                 strided=False):
   """ClusterAnalysis (DFA_cluster-analysis.hpp): per-level directives, dims and sub-cluster counts.
 
   Args:
@@ -181,6 +182,7 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
     stride: outer stride of Y and X (conv layers), float64 array.
     num_pes: float64 array.
     unit_stride: static promise that stride == 1 everywhere (fewer iteration states).
+    strided: static promise that stride != 1 everywhere (ApplyOuterStride's tests fold).
   Returns: list of :class:`_Level`, top first.
   """
   conv = layer_type != "GEMM"
@@ -203,6 +205,7 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
   prod = 1.0
   for c in csizes:
     prod = prod * c
+  not_one = True if strided else stride != 1  # ApplyOuterStride's "stride != 1"
   levels, prev, dims = [], None, full
   for i, lvl in enumerate(df.levels):
     dirs = [_Dir(d.kind == "spatial", d.var, res(d.size), res(d.ofs), sym(d.size), sym(d.ofs)) for d in lvl]
@@ -234,7 +237,7 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
             if isinstance(d.o, float) and d.o == 1.0:
               d.o = f2  # where(stride != 1, f2, 1) == f2, also for stride 1
             else:
-              d.o = ops.where(stride != 1, f2, d.o)
+              d.o = ops.where(not_one, f2, d.o)
             d.msym, d.osym = ("st", d.msym), ("st", d.osym, i > 0)
             continue
           o_ = ops.fdiv(d.m + stride - r, stride)
@@ -242,7 +245,7 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
           f2 = o_ * stride
           if i > 0:
             f2 = ops.where(r < stride, o_ * r, f2)
-          c = (d.m >= r) & (stride != 1)
+          c = _and(d.m >= r, not_one)
           d.m, d.o = ops.where(c, m2, d.m), ops.where(c, f2, d.o)
           d.msym, d.osym = ("st", d.msym), ("st", d.osym, i > 0)
     _static_flags(dirs, prev, i, df, conv)
