@@ -52,6 +52,7 @@ tests/data; every cycle mismatch left is such a convolution).
 
 from __future__ import annotations
 
+from codesign_jax.cost import _static
 from codesign_jax.cost._systolic_user_scan import (OfmapArrivals, _Stationary, _Stream,
                                                    final_flush, read_buffer_events)
 
@@ -95,7 +96,7 @@ def user_mode_fields(xp, q: dict) -> dict:
     ``sram_{ifmap,filter,ofmap}_{start,stop}``.
     """
     shape = xp.broadcast_shapes(*(xp.shape(q[k]) for k in USER_Q_KEYS))
-    g = {k: q[k] if _static(q[k]) else xp.reshape(xp.broadcast_to(xp.asarray(q[k]), shape), (-1,))
+    g = {k: q[k] if _static.is_static(q[k]) else xp.reshape(xp.broadcast_to(xp.asarray(q[k]), shape), (-1,))
          for k in USER_Q_KEYS}
     f64 = lambda v: xp.asarray(v, dtype=xp.float64)
     Sr, Sc, T, R, C = (f64(g[k]) for k in ("Sr", "Sc", "T", "R", "C"))
@@ -111,7 +112,7 @@ def user_mode_fields(xp, q: dict) -> dict:
     # streaming operands: os/ws ifmap and is filter stack the row folds (T x R blocks, prefix 0
     # for os, R for ws/is: create_*_demand_mat inter_fold_gap_prefix); os filter stacks the
     # column folds (T x C blocks, each re-read for the fr row folds in a row)
-    w = lambda c, a, b: _sel(xp, c, a, b)
+    w = lambda c, a, b: _static.where(xp, c, a, b)
     stream_if = _Stream(xp, T, R, fr, ru_l, w(is_os, zero, R), fr, True)
     stream_fl = _Stream(xp, T, w(is_os, C, R), w(is_os, fc, fr),
                         w(is_os, cu_l, ru_l), w(is_os, zero, R), fr, ~is_os)
@@ -167,18 +168,6 @@ def user_mode_fields(xp, q: dict) -> dict:
     return {k: xp.reshape(v, shape) for k, v in out.items()}
 
 
-def _static(v):
-    import numpy as np
-    return isinstance(v, (bool, np.bool_)) or (isinstance(v, np.ndarray) and v.ndim == 0)
-
-
-def _sel(xp, c, a, b):
-    """xp.where that resolves at trace time for a static (Python/NumPy scalar) condition."""
-    if _static(c):
-        return a if bool(c) else b
-    return xp.where(c, a, b)
-
-
 class _Mixed:
     """Per-row choice between the stationary and streaming geometry of an operand."""
 
@@ -186,18 +175,18 @@ class _Mixed:
         self.xp, self.m, self.a, self.b = xp, use_stat, stat, stream
 
     def nlines(self, f):
-        if _static(self.m):
+        if _static.is_static(self.m):
             return (self.a if bool(self.m) else self.b).nlines(f)
         return self.xp.where(self.m, self.a.nlines(f), self.b.nlines(f))
 
     def line(self, f, t):
-        if _static(self.m):
+        if _static.is_static(self.m):
             return (self.a if bool(self.m) else self.b).line(f, t)
         xp = self.xp
         return tuple(xp.where(self.m, u, v) for u, v in zip(self.a.line(f, t), self.b.line(f, t)))
 
     def search(self, f, t0, t1, s_u, Wa, eps):
-        if _static(self.m):
+        if _static.is_static(self.m):
             if bool(self.m):
                 return self.a.first_below(f, t0, t1, s_u * eps)
             return self.b.first_reaching(f, t0, t1, (s_u + Wa) * eps)

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from codesign_jax.cost import _static
 from codesign_jax.cost._systolic_user import user_mode_fields
 from codesign_jax.hardware import SystolicArray
 from codesign_jax.workloads import Gemm
@@ -68,15 +69,9 @@ _SETS = 100            # read_buffer_estimate_bw.set_params: 100 sets per buffer
 _ACTIVE_SETS = 50      # active_buf_frac = 0.5 -> 50 active sets
 
 
-def _where(xp, cond, a, b):
-    """``xp.where`` that resolves at trace time when ``cond`` is a Python/NumPy bool.
-
-    A static dataflow or bandwidth mode (a Python int in the design) then specialises the model:
-    the other dataflows' formulas are never traced.
-    """
-    if isinstance(cond, (bool, np.bool_)):
-        return a if cond else b
-    return xp.where(cond, a, b)
+# ``xp.where`` that resolves at trace time for a static condition: a static dataflow or bandwidth
+# mode (a Python int in the design) specialises the model; the other formulas are never traced.
+_where = _static.where
 
 
 # Stand-in USER-mode problem for CALC points of a mixed batch: a 1x1 GEMM on a 1x1 array.
