@@ -4,7 +4,9 @@ brute-force ports of the write buffer and the CALC read-buffer epochs."""
 import numpy as np
 import pytest
 
-from codesign_jax.cost import _systolic_exact as X
+from codesign_jax.cost import _exact_ofmap as XO
+from codesign_jax.cost import _exact_ramps as XR
+from codesign_jax.cost import _exact_reads as XD
 from codesign_jax.cost._systolic_exact import REFINED_FIELDS, refine_calc
 from codesign_jax.cost.systolic import systolic_metrics
 from codesign_jax.hardware import SystolicArray
@@ -120,26 +122,26 @@ def test_ofmap_closed_form_matches_brute_force(seed):
         M, N, K = rng.integers(1, 120, 3)
         R, C = int(rng.choice([1, 2, 3, 4, 8, 16])), int(rng.choice([1, 2, 3, 5, 8, 16, 32]))
         df, kb = int(rng.integers(0, 3)), 1
-        lay = X._Layout(*(np.array([v], np.int64) for v in (M, N, K, R, C, df)))
+        lay = XR._Layout(*(np.array([v], np.int64) for v in (M, N, K, R, C, df)))
         n = int(np.where(df == 0, lay.Sr * lay.Sc, lay.frn * lay.T * lay.Sc)[0])
         if n > 6000:
             continue
-        rows = X._stream_row(lay, "ofmap", np.arange(1, n + 1, dtype=np.int64))
+        rows = XR._stream_row(lay, "ofmap", np.arange(1, n + 1, dtype=np.int64))
         assert np.all(np.diff(rows) >= 0)
         want = _brute_write_buffer(rows, kb, C, int(lay.total_cycles[0]))
-        start, stop, writes, _ = X._ofmap_closed(lay, np.array([n]), np.array([kb]))
+        start, stop, writes, _ = XO._ofmap_closed(lay, np.array([n]), np.array([kb]))
         assert (int(start[0]), int(stop[0]), int(writes[0])) == want
-        assert X._ofmap_events(lay, n, kb) == want
+        assert XO._ofmap_events(lay, n, kb) == want
 
 
 def test_ofmap_event_loop_when_drain_equals_bandwidth():
     # D == bw (512 columns, 1 KB): the closed form hands over to the event loop
-    lay = X._Layout(*(np.array([v], np.int64) for v in (4, 1500, 3, 2, 512, 0)))
+    lay = XR._Layout(*(np.array([v], np.int64) for v in (4, 1500, 3, 2, 512, 0)))
     n = 4 * 1500
-    rows = X._stream_row(lay, "ofmap", np.arange(1, n + 1, dtype=np.int64))
+    rows = XR._stream_row(lay, "ofmap", np.arange(1, n + 1, dtype=np.int64))
     want = _brute_write_buffer(rows, 1, 512, int(lay.total_cycles[0]))
-    assert X._ofmap_closed(lay, np.array([n]), np.array([1]))[3][0]
-    assert X._ofmap_events(lay, n, 1) == want
+    assert XO._ofmap_closed(lay, np.array([n]), np.array([1]))[3][0]
+    assert XO._ofmap_events(lay, n, 1) == want
 
 
 def _brute_epochs(stream, E):
@@ -166,9 +168,9 @@ def test_epoch_chain_matches_brute_force(seed):
             rng.integers(0, pool, Lp)
         P, E = int(rng.integers(1, 9)), int(rng.integers(1, 60))
         want = _brute_epochs(np.tile(base, P), E)
-        dist = X._periodic_dist(base.astype(np.int64))
-        assert X._epoch_chain(dist, P, E) == want
-        assert X._epoch_chain(dist, P, E, skip=False) == want
+        dist = XD._periodic_dist(base.astype(np.int64))
+        assert XD._epoch_chain(dist, P, E) == want
+        assert XD._epoch_chain(dist, P, E, skip=False) == want
 
 
 @pytest.mark.parametrize("df", [0, 1, 2])
@@ -179,10 +181,10 @@ def test_conv_ifmap_pass_matches_operand_matrix(df):
     gm = cv.to_gemm()
     M, K = int(gm.M), int(gm.K)
     R, C = 4, 3
-    lay = X._Layout(*(np.array([v], np.int64) for v in (M, int(gm.N), K, R, C, df)))
+    lay = XR._Layout(*(np.array([v], np.int64) for v in (M, int(gm.N), K, R, C, df)))
     ew, eh = int(gm.ofmap_w), M // int(gm.ofmap_w)
     geo = (ew, eh, 3, 2, 3, int(gm.last_h), int(gm.last_w), 2)
-    ps = X._IfmapPass(df, R, C, M, K, int(lay.L[0]), geo)
+    ps = XD._IfmapPass(df, R, C, M, K, int(lay.L[0]), geo)
     # direct port
     i, j = np.meshgrid(np.arange(M), np.arange(K), indexing="ij")
     orow, ocol = np.divmod(i, ew)

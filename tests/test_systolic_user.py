@@ -136,7 +136,7 @@ def test_ofmap_write_buffer_exact():
 
 def test_ofmap_arrivals_match_exact_module():
     """OfmapArrivals (xp, float) agrees with _systolic_exact._stream_row (int64 numpy)."""
-    from codesign_jax.cost import _systolic_exact as X
+    from codesign_jax.cost import _exact_ramps as XR
     from codesign_jax.cost._systolic_user_scan import OfmapArrivals
     rows = [r for r in load_rows("scalesim_user_extra.csv") if r["bw_mode"] == "USER"][::7]
     g, a = batch(rows)
@@ -144,11 +144,11 @@ def test_ofmap_arrivals_match_exact_module():
     arr = OfmapArrivals(np, q["is_os"], q["R"], q["C"], q["T"], q["Sr"], q["fr"], q["fc"],
                         q["ru_l"], q["cu_l"], q["L"], q["folds"])
     np.testing.assert_array_equal(arr.n, q["n_of"])
-    lay = X._Layout(*(np.asarray(v).astype(np.int64) for v in (g.M, g.N, g.K, a.rows, a.cols,
+    lay = XR._Layout(*(np.asarray(v).astype(np.int64) for v in (g.M, g.N, g.K, a.rows, a.cols,
                                                                 a.dataflow)))
     for frac in np.linspace(0.0, 1.0, 41):
         e = np.maximum(1, np.floor(frac * q["n_of"]))
-        want = X._stream_row(lay, "ofmap", e.astype(np.int64))
+        want = XR._stream_row(lay, "ofmap", e.astype(np.int64))
         np.testing.assert_array_equal(arr.row(e), want)
         np.testing.assert_array_equal(arr.before(want) < e, True)
         np.testing.assert_array_equal(arr.before(want + 1) >= e, True)
