@@ -51,6 +51,7 @@ from jax.sharding import Mesh, PartitionSpec as P  # noqa: E402
 
 import codesign_jax  # noqa: F401,E402  (enables x64)
 from codesign_jax.cost import spatial as sp  # noqa: E402
+from codesign_jax.cost import spatial_grid as spg  # noqa: E402
 
 try:  # jax >= 0.6
   from jax import shard_map as _shard_map  # noqa: E402
@@ -130,7 +131,7 @@ def _grid_fused_fn(df: str, lt: str, n_dev: int, mode: str):
 
   The layer blocks are split over the devices; each device walks its (layer block, accelerator
   block) tiles with ``lax.map``; padded accelerator copies get weight 0."""
-  block = sp._grid_block_fn(sp.get_dataflow(df), lt, mode)
+  block = spg._grid_block_fn(sp.get_dataflow(df), lt, mode)
 
   def per_device(lb, ab, wt):
     n_lb, n_ab = lb[0].shape[0], ab[0].shape[0]
@@ -169,9 +170,9 @@ def _grid_suite(df: str, lt: str, n_points: int, rng: np.random.Generator, repea
     if lt == "GEMM" and not u:
       continue
     sub = sp.SpatialLayer(*(lcols[c][mask][:k] for c in sp._LAYER_KEYS), lt)
-    lb, ab, pos, n_sub, n_a = sp._grid_inputs(sub, accel, lc, 64)
+    lb, ab, pos, n_sub, n_a = spg._grid_inputs(sub, accel, lc, 64)
     assert n_sub == k and lb[0].shape[1] == lc
-    idx, _ = sp._grid_plan(np.asarray(accel.num_pes, np.float64), ab[0].shape[1])
+    idx, _ = spg._grid_plan(np.asarray(accel.num_pes, np.float64), ab[0].shape[1])
     first = np.zeros(idx.size, bool)
     first[np.unique(idx.reshape(-1), return_index=True)[1]] = True  # padded copies weigh 0
     wt = first.reshape(idx.shape).astype(np.float64)
