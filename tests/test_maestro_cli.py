@@ -12,44 +12,44 @@ REF = {(r["dataflow"], r["hw"], r["layer"]): r for r in csv.DictReader(open(DATA
 
 
 def test_cli_matches_reference_and_keeps_rejected_rows(tmp_path):
-  out = tmp_path / "out.csv"
-  rc = maestro.main(["--layers", str(DATA / "maestro_layers.csv"), "--accelerators", str(DATA / "maestro_accels.csv"),
-                     "--dataflow", "kcp_ws,dpt,gemm_nmk", "--out", str(out)])
-  assert rc == 0
-  rows = list(csv.DictReader(open(out)))
-  assert len(rows) == 3 * 2 * 4  # every dataflow x hw x layer, rejected ones included
-  assert list(rows[0])[:5] == ["dataflow", "hw", "layer", "runtime_cycles", "num_macs_top"]
-  assert list(rows[0])[-2:] == ["ok", "error"]
-  n_cmp = 0
-  for r in rows:
-    ref = REF.get((r["dataflow"], r["hw"], r["layer"]))
-    if ref is None:  # combinations never run with MAESTRO
-      if r["dataflow"] == "gemm_nmk" or r["layer"] == "gemmT_fc_r18":  # GEMM dims vs conv dims: rejected
-        assert r["ok"] == "0" and ("not found" in r["error"] or "has no" in r["error"]), r
-      continue
-    assert r["ok"] == ref["ok"], (r, ref["error"])
-    if r["ok"] == "1":
-      n_cmp += 1
-      for k in ("runtime_cycles", "input_l2_read", "filter_l1_write", "output_l2_write", "total_l2_size_req"):
-        assert float(r[k]) == float(ref[k]), k
-      assert float(r["energy_total_xmac"]) == pytest.approx(float(ref["energy_total_xmac_exact"]), rel=1e-12)
-    else:
-      assert "Dimension K not found" in r["error"]
-  assert n_cmp == 8
+    out = tmp_path / "out.csv"
+    rc = maestro.main(["--layers", str(DATA / "maestro_layers.csv"), "--accelerators", str(DATA / "maestro_accels.csv"),
+                       "--dataflow", "kcp_ws,dpt,gemm_nmk", "--out", str(out)])
+    assert rc == 0
+    rows = list(csv.DictReader(open(out)))
+    assert len(rows) == 3 * 2 * 4  # every dataflow x hw x layer, rejected ones included
+    assert list(rows[0])[:5] == ["dataflow", "hw", "layer", "runtime_cycles", "num_macs_top"]
+    assert list(rows[0])[-2:] == ["ok", "error"]
+    n_cmp = 0
+    for r in rows:
+        ref = REF.get((r["dataflow"], r["hw"], r["layer"]))
+        if ref is None:  # combinations never run with MAESTRO
+            if r["dataflow"] == "gemm_nmk" or r["layer"] == "gemmT_fc_r18":  # GEMM dims vs conv dims: rejected
+                assert r["ok"] == "0" and ("not found" in r["error"] or "has no" in r["error"]), r
+            continue
+        assert r["ok"] == ref["ok"], (r, ref["error"])
+        if r["ok"] == "1":
+            n_cmp += 1
+            for k in ("runtime_cycles", "input_l2_read", "filter_l1_write", "output_l2_write", "total_l2_size_req"):
+                assert float(r[k]) == float(ref[k]), k
+            assert float(r["energy_total_xmac"]) == pytest.approx(float(ref["energy_total_xmac_exact"]), rel=1e-12)
+        else:
+            assert "Dimension K not found" in r["error"]
+    assert n_cmp == 8
 
 
 def test_cli_jax_backend_equals_numpy_backend(tmp_path):
-  """--backend jax (the layers x accelerators grid evaluator) writes the numpy backend's rows, byte for byte."""
-  outs = []
-  for backend in ("numpy", "jax"):
-    out = tmp_path / f"{backend}.csv"
-    rc = maestro.main(["--layers", str(DATA / "maestro_layers.csv"), "--accelerators",
-                       str(DATA / "maestro_accels.csv"), "--dataflow", "dpt,xp_ws", "--backend", backend,
-                       "--out", str(out)])
-    assert rc == 0
-    outs.append(out.read_text())
-  assert outs[0].count("\n") > 10 and ",1," in outs[0]
-  assert outs[0] == outs[1]
+    """--backend jax (the layers x accelerators grid evaluator) writes the numpy backend's rows, byte for byte."""
+    outs = []
+    for backend in ("numpy", "jax"):
+        out = tmp_path / f"{backend}.csv"
+        rc = maestro.main(["--layers", str(DATA / "maestro_layers.csv"), "--accelerators",
+                           str(DATA / "maestro_accels.csv"), "--dataflow", "dpt,xp_ws", "--backend", backend,
+                           "--out", str(out)])
+        assert rc == 0
+        outs.append(out.read_text())
+    assert outs[0].count("\n") > 10 and ",1," in outs[0]
+    assert outs[0] == outs[1]
 
 
 @pytest.mark.parametrize("content,msg", [
@@ -59,33 +59,34 @@ def test_cli_jax_backend_equals_numpy_backend(tmp_path):
     ("layer,layer_type,K,C,R,S,Y,X,stride\nl,POOL,1,1,1,1,1,1,1\n", "field layer_type"),
 ])
 def test_cli_rejects_bad_layers_file(tmp_path, capsys, content, msg):
-  bad = tmp_path / "layers.csv"
-  bad.write_text(content)
-  out = tmp_path / "out.csv"
-  rc = maestro.main(["--layers", str(bad), "--accelerators", str(DATA / "maestro_accels.csv"), "--out", str(out)])
-  assert rc == 2
-  err = capsys.readouterr().err
-  assert str(bad) in err and msg in err
-  assert not out.exists()  # nothing half-written
+    bad = tmp_path / "layers.csv"
+    bad.write_text(content)
+    out = tmp_path / "out.csv"
+    rc = maestro.main(["--layers", str(bad), "--accelerators", str(DATA / "maestro_accels.csv"), "--out", str(out)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and msg in err
+    assert not out.exists()  # nothing half-written
 
 
 def test_cli_rejects_bad_accels_and_dataflow(tmp_path, capsys):
-  acc = tmp_path / "acc.csv"
-  acc.write_text("hw,num_pes,l1_size_cstr,l2_size_cstr,noc_bw,offchip_bw_cstr\na,1,1,1,1,1\n")
-  out = tmp_path / "o.csv"
-  assert maestro.main(["--layers", str(DATA / "maestro_layers.csv"), "--accelerators", str(acc), "--out", str(out)]) == 2
-  assert "noc_bw_cstr" in capsys.readouterr().err
-  assert maestro.main(["--layers", str(DATA / "maestro_layers.csv"), "--accelerators", str(DATA / "maestro_accels.csv"),
-                       "--dataflow", "nope", "--out", str(out)]) == 2
-  assert "unknown" in capsys.readouterr().err
+    acc = tmp_path / "acc.csv"
+    acc.write_text("hw,num_pes,l1_size_cstr,l2_size_cstr,noc_bw,offchip_bw_cstr\na,1,1,1,1,1\n")
+    out = tmp_path / "o.csv"
+    layers = str(DATA / "maestro_layers.csv")
+    assert maestro.main(["--layers", layers, "--accelerators", str(acc), "--out", str(out)]) == 2
+    assert "noc_bw_cstr" in capsys.readouterr().err
+    assert maestro.main(["--layers", layers, "--accelerators", str(DATA / "maestro_accels.csv"),
+                         "--dataflow", "nope", "--out", str(out)]) == 2
+    assert "unknown" in capsys.readouterr().err
 
 
 def test_cli_custom_dataflow_file(tmp_path):
-  m = tmp_path / "x_os.m"
-  m.write_text("TemporalMap(8,8) K;\nTemporalMap(1,1) C;\nSpatialMap(Sz(S),1) X;\nTemporalMap(Sz(R),1) Y;\n"
-               "TemporalMap(Sz(R),Sz(R)) R;\nTemporalMap(Sz(S),Sz(S)) S;\n")
-  out = tmp_path / "o.csv"
-  assert maestro.main(["--layers", str(DATA / "maestro_layers.csv"), "--accelerators", str(DATA / "maestro_accels.csv"),
-                       "--dataflow", "x_os", "--dataflow_file", f"x_os={m}", "--out", str(out)]) == 0
-  rows = list(csv.DictReader(open(out)))
-  assert {r["ok"] for r in rows if r["layer"].startswith("r18")} == {"1"}
+    m = tmp_path / "x_os.m"
+    m.write_text("TemporalMap(8,8) K;\nTemporalMap(1,1) C;\nSpatialMap(Sz(S),1) X;\nTemporalMap(Sz(R),1) Y;\n"
+                 "TemporalMap(Sz(R),Sz(R)) R;\nTemporalMap(Sz(S),Sz(S)) S;\n")
+    out = tmp_path / "o.csv"
+    args = ["--layers", str(DATA / "maestro_layers.csv"), "--accelerators", str(DATA / "maestro_accels.csv")]
+    assert maestro.main(args + ["--dataflow", "x_os", "--dataflow_file", f"x_os={m}", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out)))
+    assert {r["ok"] for r in rows if r["layer"].startswith("r18")} == {"1"}

@@ -24,156 +24,156 @@ from codesign_jax.cost.spatial_dataflow import Dataflow, get_dataflow
 
 
 def _grid_block_fn(df: Dataflow, layer_type: str, mode: str):
-  """(layer cols [Lc] x 7, accel cols [Ac] x 6) -> report fields [Lc, Ac]; the block's accelerators
-  share one num_pes, so every layer-only or (layer, num_pes) quantity -- about three quarters of the
-  model -- is computed at [Lc, 1] and only the bandwidth-dependent part at [Lc, Ac]."""
-  cost = make_spatial_cost(df, layer_type, block=0, **_MODE_ARGS[mode])
+    """(layer cols [Lc] x 7, accel cols [Ac] x 6) -> report fields [Lc, Ac]; the block's accelerators
+    share one num_pes, so every layer-only or (layer, num_pes) quantity -- about three quarters of the
+    model -- is computed at [Lc, 1] and only the bandwidth-dependent part at [Lc, Ac]."""
+    cost = make_spatial_cost(df, layer_type, block=0, **_MODE_ARGS[mode])
 
-  def block(lcols, acols):
-    col = lambda c: c[:, None]
-    row = lambda c: c[None, :]
-    accel = SpatialAccelerator(acols[0][:1][None, :], *(row(c) for c in acols[1:]))
-    return cost(SpatialLayer(*(col(c) for c in lcols), layer_type), accel)
+    def block(lcols, acols):
+        col = lambda c: c[:, None]
+        row = lambda c: c[None, :]
+        accel = SpatialAccelerator(acols[0][:1][None, :], *(row(c) for c in acols[1:]))
+        return cost(SpatialLayer(*(col(c) for c in lcols), layer_type), accel)
 
-  return block
+    return block
 
 
 def _grid_plan(num_pes: np.ndarray, block_accels: int):
-  """Host-side grouping of accelerators by num_pes into blocks of ``block_accels`` (one num_pes per
-  block; a group's last block is padded with copies of its last member).
+    """Host-side grouping of accelerators by num_pes into blocks of ``block_accels`` (one num_pes per
+    block; a group's last block is padded with copies of its last member).
 
-  Returns (index [n_blocks, Ac] into the accelerator list, position [A] of each accelerator in the
-  flattened block layout)."""
-  order = np.argsort(num_pes, kind="stable")
-  blocks, pos = [], np.empty(num_pes.shape[0], np.int64)
-  _, starts = np.unique(num_pes[order], return_index=True)
-  bounds = list(starts) + [order.size]
-  for a, b in zip(bounds[:-1], bounds[1:]):
-    members = order[a:b]
-    pad = -members.size % block_accels
-    members_p = np.concatenate([members, np.repeat(members[-1:], pad)])
-    base = len(blocks) * block_accels
-    pos[members] = base + np.arange(members.size)
-    blocks.extend(members_p.reshape(-1, block_accels))
-  return np.stack(blocks), pos
+    Returns (index [n_blocks, Ac] into the accelerator list, position [A] of each accelerator in the
+    flattened block layout)."""
+    order = np.argsort(num_pes, kind="stable")
+    blocks, pos = [], np.empty(num_pes.shape[0], np.int64)
+    _, starts = np.unique(num_pes[order], return_index=True)
+    bounds = list(starts) + [order.size]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        members = order[a:b]
+        pad = -members.size % block_accels
+        members_p = np.concatenate([members, np.repeat(members[-1:], pad)])
+        base = len(blocks) * block_accels
+        pos[members] = base + np.arange(members.size)
+        blocks.extend(members_p.reshape(-1, block_accels))
+    return np.stack(blocks), pos
 
 
 def _flat_cols(obj, keys) -> tuple[dict, int]:
-  """The fields ``keys`` of a layer / accelerator batch as flat float64 columns of one length."""
-  cols = {k: np.asarray(getattr(obj, k), np.float64).reshape(-1) for k in keys}
-  n = max(c.size for c in cols.values())
-  return {k: np.broadcast_to(c, (n,)) for k, c in cols.items()}, n
+    """The fields ``keys`` of a layer / accelerator batch as flat float64 columns of one length."""
+    cols = {k: np.asarray(getattr(obj, k), np.float64).reshape(-1) for k in keys}
+    n = max(c.size for c in cols.values())
+    return {k: np.broadcast_to(c, (n,)) for k, c in cols.items()}, n
 
 
 def _grid_inputs(layer: SpatialLayer, accel: SpatialAccelerator, block_layers: int, block_accels: int):
-  """Flat float64 columns of ``layer`` [L] and ``accel`` [A], padded and grouped into blocks."""
-  lcols, n_l = _flat_cols(layer, _LAYER_KEYS)
-  lcols = list(lcols.values())
-  acols, n_a = _flat_cols(accel, _ACCEL_KEYS)
-  acols = list(acols.values())
-  pow2 = lambda n: 1 << max(int(n) - 1, 0).bit_length()
-  block_accels = min(block_accels, pow2(np.unique(acols[0], return_counts=True)[1].max()))
-  block_layers = min(block_layers, pow2(n_l))  # small grids: no padding beyond the next power of 2
-  idx, pos = _grid_plan(acols[0], block_accels)
-  pad = -n_l % block_layers
-  lb = [np.concatenate([c, np.repeat(c[:1], pad)]).reshape(-1, block_layers) for c in lcols]
-  ab = [c[idx] for c in acols]
-  return lb, ab, pos, n_l, n_a
+    """Flat float64 columns of ``layer`` [L] and ``accel`` [A], padded and grouped into blocks."""
+    lcols, n_l = _flat_cols(layer, _LAYER_KEYS)
+    lcols = list(lcols.values())
+    acols, n_a = _flat_cols(accel, _ACCEL_KEYS)
+    acols = list(acols.values())
+    pow2 = lambda n: 1 << max(int(n) - 1, 0).bit_length()
+    block_accels = min(block_accels, pow2(np.unique(acols[0], return_counts=True)[1].max()))
+    block_layers = min(block_layers, pow2(n_l))  # small grids: no padding beyond the next power of 2
+    idx, pos = _grid_plan(acols[0], block_accels)
+    pad = -n_l % block_layers
+    lb = [np.concatenate([c, np.repeat(c[:1], pad)]).reshape(-1, block_layers) for c in lcols]
+    ab = [c[idx] for c in acols]
+    return lb, ab, pos, n_l, n_a
 
 
 @functools.lru_cache(maxsize=None)
 def _grid_jitted(df: Dataflow, layer_type: str, mode: str):
-  """Jitted (layer blocks, accelerator blocks, L) -> report fields [L, n_ab * Ac] (grouped column order)."""
-  block = _grid_block_fn(df, layer_type, mode)
+    """Jitted (layer blocks, accelerator blocks, L) -> report fields [L, n_ab * Ac] (grouped column order)."""
+    block = _grid_block_fn(df, layer_type, mode)
 
-  @functools.partial(jax.jit, static_argnums=2)
-  def run(lb, ab, n_l):
-    (n_lb, lc), (n_ab, ac) = lb[0].shape, ab[0].shape
+    @functools.partial(jax.jit, static_argnums=2)
+    def run(lb, ab, n_l):
+        (n_lb, lc), (n_ab, ac) = lb[0].shape, ab[0].shape
 
-    def body(p, bufs):  # each (layer block, accelerator block) tile written in place
-      i, j = p // n_ab, p % n_ab
-      rep = block([c[i] for c in lb], [c[j] for c in ab])
-      return tuple(jax.lax.dynamic_update_slice(b, getattr(rep, k), (i * lc, j * ac))
-                   for b, k in zip(bufs, REPORT_FIELDS))
+        def body(p, bufs):  # each (layer block, accelerator block) tile written in place
+            i, j = p // n_ab, p % n_ab
+            rep = block([c[i] for c in lb], [c[j] for c in ab])
+            return tuple(jax.lax.dynamic_update_slice(b, getattr(rep, k), (i * lc, j * ac))
+                         for b, k in zip(bufs, REPORT_FIELDS))
 
-    bufs = tuple(jnp.zeros((n_lb * lc, n_ab * ac)) for _ in REPORT_FIELDS)
-    bufs = jax.lax.fori_loop(0, n_lb * n_ab, body, bufs)
-    return tuple(b[:n_l] for b in bufs)
+        bufs = tuple(jnp.zeros((n_lb * lc, n_ab * ac)) for _ in REPORT_FIELDS)
+        bufs = jax.lax.fori_loop(0, n_lb * n_ab, body, bufs)
+        return tuple(b[:n_l] for b in bufs)
 
-  return run
+    return run
 
 
 def grid_errors(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union[str, Dataflow]) -> np.ndarray:
-  """:func:`check_spatial` for every (layer, accelerator) pair of a grid: ``[L, A]`` error strings.
+    """:func:`check_spatial` for every (layer, accelerator) pair of a grid: ``[L, A]`` error strings.
 
-  Layer checks run once per (layer, distinct num_pes), hardware-field checks once per accelerator.
-  """
-  df = get_dataflow(dataflow)
-  a, n_a = _flat_cols(accel, _ACCEL_KEYS)
-  uniq, inv = np.unique(a["num_pes"], return_inverse=True)
-  ones = np.ones_like(uniq)
-  reps = SpatialAccelerator(uniq, ones, ones, ones, ones, ones)
-  lcols, _ = _flat_cols(layer, _LAYER_KEYS)
-  lay = SpatialLayer(*(c[:, None] for c in lcols.values()), layer.layer_type)
-  err_lp = check_spatial(lay, SpatialAccelerator(*(getattr(reps, k)[None, :] for k in _ACCEL_KEYS)), df)
-  hw = np.full(n_a, "", dtype=object)
-  for k in ("num_pes", "noc_bw", "offchip_bw", "noc_hops", "l1_size", "l2_size"):
-    v = a[k]
-    bad = (hw == "") & ((v <= 0) & (k not in ("l1_size", "l2_size")) | (v != np.floor(v)))
-    hw[bad] = f"{k} must be a positive integer" if k not in ("l1_size", "l2_size") else f"{k} must be an integer"
-  err = err_lp[:, inv]
-  return np.where(hw[None, :] != "", hw[None, :], err)
+    Layer checks run once per (layer, distinct num_pes), hardware-field checks once per accelerator.
+    """
+    df = get_dataflow(dataflow)
+    a, n_a = _flat_cols(accel, _ACCEL_KEYS)
+    uniq, inv = np.unique(a["num_pes"], return_inverse=True)
+    ones = np.ones_like(uniq)
+    reps = SpatialAccelerator(uniq, ones, ones, ones, ones, ones)
+    lcols, _ = _flat_cols(layer, _LAYER_KEYS)
+    lay = SpatialLayer(*(c[:, None] for c in lcols.values()), layer.layer_type)
+    err_lp = check_spatial(lay, SpatialAccelerator(*(getattr(reps, k)[None, :] for k in _ACCEL_KEYS)), df)
+    hw = np.full(n_a, "", dtype=object)
+    for k in ("num_pes", "noc_bw", "offchip_bw", "noc_hops", "l1_size", "l2_size"):
+        v = a[k]
+        bad = (hw == "") & ((v <= 0) & (k not in ("l1_size", "l2_size")) | (v != np.floor(v)))
+        hw[bad] = f"{k} must be a positive integer" if k not in ("l1_size", "l2_size") else f"{k} must be an integer"
+    err = err_lp[:, inv]
+    return np.where(hw[None, :] != "", hw[None, :], err)
 
 
 def spatial_cost_grid(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union[str, Dataflow], *,
                       block_layers: int = 32, block_accels: int = 64, validate: bool = True) -> SpatialReport:
-  """Every layer on every accelerator: report fields of shape ``[L, A]`` (numpy arrays; the same
-  numbers as :func:`spatial_cost` on the broadcast pairs).
+    """Every layer on every accelerator: report fields of shape ``[L, A]`` (numpy arrays; the same
+    numbers as :func:`spatial_cost` on the broadcast pairs).
 
-  Faster than the flat batch when accelerators share ``num_pes``: the accelerators are grouped by
-  num_pes on the host into blocks of ``block_accels``, and in each (``block_layers`` x
-  ``block_accels``) block the layer / num_pes part of the analysis runs once per layer and only the
-  NoC / off-chip bandwidth part per pair. Stride-1 layers take the stride-1 graph.
+    Faster than the flat batch when accelerators share ``num_pes``: the accelerators are grouped by
+    num_pes on the host into blocks of ``block_accels``, and in each (``block_layers`` x
+    ``block_accels``) block the layer / num_pes part of the analysis runs once per layer and only the
+    NoC / off-chip bandwidth part per pair. Stride-1 layers take the stride-1 graph.
 
-  Args:
-    layer: leaves of shape [L] (or scalars). accel: leaves of shape [A] (or scalars).
-    validate: check every pair first (:func:`grid_errors`) and raise on the first rejected one.
-  Raises:
-    ValueError: naming the first rejected (layer, accelerator) pair, the dataflow and the reason.
-  """
-  df = get_dataflow(dataflow)
-  lt = layer.layer_type
-  if lt not in LAYER_TYPES:
-    raise ValueError(f"layer_type={lt!r} must be one of {LAYER_TYPES}.")
-  if validate:
-    err = grid_errors(layer, accel, df)
-    bad = np.argwhere(err != "")
-    if bad.size:
-      i, j = map(int, bad[0])
-      raise ValueError(f"spatial_cost_grid: {lt} layer {i} on accelerator {j} with dataflow {df.name!r} is "
-                       f"rejected: {err[i, j]} ({bad.shape[0]} pair(s) rejected).")
-  lcols, n_l = _flat_cols(layer, _LAYER_KEYS)
-  unit = (lcols["stride"] == 1) | (lt == "GEMM")
-  parts, rows = [], []
-  for mask, u in ((unit, "unit"), (~unit, "strided")):
-    if not mask.any():
-      continue
-    sub = SpatialLayer(*(lcols[k][mask] for k in _LAYER_KEYS), lt)
-    lb, ab, pos, n_sub, _ = _grid_inputs(sub, accel, block_layers, block_accels)
-    parts.append((_grid_jitted(df, lt, u)(lb, ab, n_sub), pos))
-    rows.append(np.flatnonzero(mask))
-  # Back to the caller's accelerator (column) and layer (row) order on the host: numpy's take is a
-  # memory-speed copy, XLA:CPU's gather is ~10x slower here.
-  out = {}
-  for n, k in enumerate(REPORT_FIELDS):
-    cols = [np.take(np.asarray(res[n]), pos, axis=1) for res, pos in parts]
-    if len(cols) == 1:
-      out[k] = cols[0]
-    else:
-      out[k] = np.empty((n_l, cols[0].shape[1]))
-      for r, c in zip(rows, cols):
-        out[k][r] = c
-  return SpatialReport(**out)
+    Args:
+      layer: leaves of shape [L] (or scalars). accel: leaves of shape [A] (or scalars).
+      validate: check every pair first (:func:`grid_errors`) and raise on the first rejected one.
+    Raises:
+      ValueError: naming the first rejected (layer, accelerator) pair, the dataflow and the reason.
+    """
+    df = get_dataflow(dataflow)
+    lt = layer.layer_type
+    if lt not in LAYER_TYPES:
+        raise ValueError(f"layer_type={lt!r} must be one of {LAYER_TYPES}.")
+    if validate:
+        err = grid_errors(layer, accel, df)
+        bad = np.argwhere(err != "")
+        if bad.size:
+            i, j = map(int, bad[0])
+            raise ValueError(f"spatial_cost_grid: {lt} layer {i} on accelerator {j} with dataflow {df.name!r} is "
+                             f"rejected: {err[i, j]} ({bad.shape[0]} pair(s) rejected).")
+    lcols, n_l = _flat_cols(layer, _LAYER_KEYS)
+    unit = (lcols["stride"] == 1) | (lt == "GEMM")
+    parts, rows = [], []
+    for mask, u in ((unit, "unit"), (~unit, "strided")):
+        if not mask.any():
+            continue
+        sub = SpatialLayer(*(lcols[k][mask] for k in _LAYER_KEYS), lt)
+        lb, ab, pos, n_sub, _ = _grid_inputs(sub, accel, block_layers, block_accels)
+        parts.append((_grid_jitted(df, lt, u)(lb, ab, n_sub), pos))
+        rows.append(np.flatnonzero(mask))
+    # Back to the caller's accelerator (column) and layer (row) order on the host: numpy's take is a
+    # memory-speed copy, XLA:CPU's gather is ~10x slower here.
+    out = {}
+    for n, k in enumerate(REPORT_FIELDS):
+        cols = [np.take(np.asarray(res[n]), pos, axis=1) for res, pos in parts]
+        if len(cols) == 1:
+            out[k] = cols[0]
+        else:
+            out[k] = np.empty((n_l, cols[0].shape[1]))
+            for r, c in zip(rows, cols):
+                out[k][r] = c
+    return SpatialReport(**out)
 
 
 __all__ = ["spatial_cost_grid", "grid_errors"]
