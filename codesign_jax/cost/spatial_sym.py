@@ -24,12 +24,12 @@ def _ckey(x):
 class Sym:
     """An interned array value (``a``: the numpy / jax array)."""
 
-    __slots__ = ("a", "k", "ops", "e", "fn", "args", "n")
+    __slots__ = ("a", "k", "ops", "op", "fn", "args")
     __array_priority__ = 1000
 
-    def __init__(self, a, k, ops, e=None, fn=None, args=(), n=0):
-        self.a, self.k, self.ops, self.e = a, k, ops, e
-        self.fn, self.args, self.n = fn, args, n  # lazy: a = fn(*lowered args), set by SymOps.lower_all
+    def __init__(self, a, k, ops, op=None, fn=None, args=()):
+        self.a, self.k, self.ops, self.op = a, k, ops, op  # op: operation name (None: an input)
+        self.fn, self.args = fn, args  # lazy: a = fn(*lowered args), set by SymOps.lower_all
 
     __hash__ = object.__hash__
 
@@ -62,15 +62,13 @@ _COMMUTATIVE = {"add", "mul", "max", "min", "eq", "ne", "and", "or"}
 
 
 class SymOps:
-    """The op set of the engine (``where``, ``tdiv``, ``fdiv``, ``max``, ``min`` and ``xp.ceil`` / ``mod``
-    / ``exp2`` / ``trunc`` / ``floor``) over :class:`Sym` values and Python constants."""
+    """The op set of the engine (``where``, ``tdiv``, ``fdiv``, ``max``, ``min`` and ``xp.ceil`` /
+    ``exp2`` / ``trunc`` / ``floor``) over :class:`Sym` values and Python constants."""
 
     def __init__(self, xp):
         self.backend = xp
         self.xp = self  # the engine calls ops.xp.ceil(...) etc.
-        self.table = {}
-        self._all = []
-        self._op = {}  # id(node) -> operation name (key[0])
+        self.table = {}  # key -> node, in creation order
         self._inputs = []
         self.n = 0
         self.anchor = None
@@ -78,7 +76,7 @@ class SymOps:
         self._bin = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
                      "div": lambda x, y: x / y, "lt": lambda x, y: x < y, "le": lambda x, y: x <= y,
                      "eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "and": lambda x, y: x & y,
-                     "or": lambda x, y: x | y, "max": b.maximum, "min": b.minimum, "mod": b.mod}
+                     "or": lambda x, y: x | y, "max": b.maximum, "min": b.minimum}
         self._un = {"not": lambda x: ~x, "floor": b.floor, "ceil": b.ceil, "trunc": b.trunc}
 
     # -- boundary --------------------------------------------------------------------------------
@@ -86,7 +84,7 @@ class SymOps:
         if isinstance(a, (Sym, bool, float)):
             return a
         self.n += 1
-        s = Sym(a, ("in", self.n), self, n=self.n)
+        s = Sym(a, ("in", self.n), self)
         self._inputs.append(s)
         if self.anchor is None:
             self.anchor = s
@@ -117,11 +115,6 @@ class SymOps:
                 break
         return b.broadcast_to(1.0 + t, shape)
 
-    def lower(self, x):
-        if isinstance(x, Sym) and x.a is None:
-            self.lower_all([x])
-        return x.a if isinstance(x, Sym) else x
-
     def lower_all(self, vals, share_cost: int = 32):
         """Evaluates the graph behind ``vals`` (list of Sym / constants) in creation order.
 
@@ -143,14 +136,13 @@ class SymOps:
                 continue
             seen.add(id(v))
             stack.extend(a for a in v.args if isinstance(a, Sym) and a.a is None)
-        nodes = sorted((v for v in self._all if id(v) in seen), key=lambda v: v.n)
+        nodes = [v for v in self.table.values() if id(v) in seen]  # creation order: operands first
         syms = lambda v: [a for a in v.args if isinstance(a, Sym)]
         shape = lambda a: np.shape(a.a) if a.a is not None else shp[id(a)]
         uses, shp, isbool, grow = {}, {}, {}, set()
         for v in nodes:  # pass 1: shapes, dtypes, users
             shp[id(v)] = np.broadcast_shapes(*[shape(a) for a in syms(v)])
-            op = self._op.get(id(v))
-            isbool[id(v)] = op in _BOOL_OPS or (op == "where" and all(
+            isbool[id(v)] = v.op in _BOOL_OPS or (v.op == "where" and all(
                 isinstance(b, bool) or (isinstance(b, Sym) and isbool.get(id(b), False)) for b in v.args[1:]))
             for a in syms(v):
                 uses[id(a)] = uses.get(id(a), 0) + 1
@@ -168,7 +160,7 @@ class SymOps:
 
         for v in nodes:  # pass 2: emit
             args = [a.a if isinstance(a, Sym) else a for a in v.args]
-            if on and self._op[id(v)] == "div" and np.shape(args[1]) != shp[id(v)]:
+            if on and v.op == "div" and np.shape(args[1]) != shp[id(v)]:
                 # XLA rewrites x / broadcast(b) into x * broadcast(1 / b) (inexact): give b the full shape.
                 args[1] = args[1] * one(shp[id(v)])
             v.a = v.fn(*args)
@@ -177,16 +169,14 @@ class SymOps:
             if on and not isbool[id(v)] and (id(v) in grow or (n_use >= 2 and (n_use - 1) * c >= share_cost)):
                 v.a, c = v.a / one(np.shape(v.a)), 0  # x / 1.0 == x exactly; XLA never duplicates a division
             cost[id(v)] = c
-        return [self.lower(v) for v in vals]
+        return [v.a if isinstance(v, Sym) else v for v in vals]
 
     # -- interning -------------------------------------------------------------------------------
-    def _new(self, key, fn, args, e=None):
+    def _new(self, key, fn, args):
         hit = self.table.get(key)
         if hit is None:
             self.n += 1
-            hit = self.table[key] = Sym(None, ("v", self.n), self, e, fn, args, self.n)
-            self._all.append(hit)
-            self._op[id(hit)] = key[0]
+            hit = self.table[key] = Sym(None, ("v", self.n), self, key[0], fn, args)
         return hit
 
     @staticmethod
@@ -205,7 +195,7 @@ class SymOps:
         kx, ky = self._k(x), self._k(y)
         if op in _COMMUTATIVE and ky < kx:
             x, y, kx, ky = y, x, ky, kx
-        return self._new((op, kx, ky), self._bin[op], (x, y), (op, x, y))
+        return self._new((op, kx, ky), self._bin[op], (x, y))
 
     def un(self, op, x):
         if not isinstance(x, Sym):
@@ -266,8 +256,6 @@ class SymOps:
             return self._new(("pow2", x.k), lambda a: np.ldexp(1.0, np.clip(a, -1100.0, 1100.0).astype(np.int32)), (x,))
         return self._new(("pow2", x.k), _pow2_bits, (x,))
 
-    def mod(self, a, b):
-        return self.bin("mod", a, b)
 
 
 def _pow2_bits(x):
@@ -285,8 +273,7 @@ def _pow2_bits(x):
 _NO = object()
 _BOOL_OPS = frozenset({"lt", "le", "eq", "ne", "and", "or", "not"})
 _NP_BIN = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "lt": np.less,
-           "le": np.less_equal, "eq": np.equal, "ne": np.not_equal, "max": np.maximum, "min": np.minimum,
-           "mod": np.mod}
+           "le": np.less_equal, "eq": np.equal, "ne": np.not_equal, "max": np.maximum, "min": np.minimum}
 
 
 def _is(v, c):
@@ -301,18 +288,18 @@ def _fold(op, x, y, xs, ys):
         if _is(y, 0.0):
             return x
         for a, b in ((x, y), (y, x)):  # (p - q) + q = p (integers below 2^53)
-            if isinstance(a, Sym) and a.e is not None and a.e[0] == "sub" and a.e[2] is b:
-                return a.e[1]
+            if isinstance(a, Sym) and a.op == "sub" and a.args[1] is b:
+                return a.args[0]
     elif op == "sub":
         if x is y:
             return 0.0
         if _is(y, 0.0):
             return x
-        if isinstance(x, Sym) and x.e is not None and x.e[0] == "add":  # (p + q) - p = q
-            if x.e[1] is y:
-                return x.e[2]
-            if x.e[2] is y:
-                return x.e[1]
+        if isinstance(x, Sym) and x.op == "add":  # (p + q) - p = q
+            if x.args[0] is y:
+                return x.args[1]
+            if x.args[1] is y:
+                return x.args[0]
     elif op == "mul":
         if _is(x, 1.0):
             return y
@@ -333,9 +320,6 @@ def _fold(op, x, y, xs, ys):
             return y
         if _is(y, inf):
             return x
-    elif op == "mod":
-        if x is y:
-            return 0.0  # divisors are positive counts
     elif op in ("lt", "ne"):
         if x is y:
             return False
