@@ -317,6 +317,21 @@ def _jitted(df: Dataflow, layer_type: str, mode: str = "general"):
     return jax.jit(make_spatial_cost(df, layer_type, **_MODE_ARGS[mode]))
 
 
+_POSITIVE = ("K", "C", "R", "S", "Y", "X", "stride", "num_pes", "noc_bw", "offchip_bw", "noc_hops")
+
+
+def _value_errors(b: dict) -> np.ndarray:
+    """Error strings ('' = ok) for the float64 columns ``b`` (one shape): values that are not positive
+    (the fields of ``_POSITIVE``), then values that are not integers; the first failing check wins."""
+    shape = np.shape(next(iter(b.values())))
+    err = np.full(shape, "", dtype=object)
+    checks = [(b[k] <= 0, f"{k} must be a positive integer") for k in _POSITIVE if k in b]
+    checks += [(v != np.floor(v), f"{k} must be an integer") for k, v in b.items()]
+    for mask, msg in checks:
+        err[np.asarray(mask) & (err == "")] = msg
+    return err
+
+
 def check_spatial(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union[str, Dataflow]) -> np.ndarray:
     """Host-side check of where MAESTRO crashes or refuses; returns an array of error strings ('' = ok).
 
@@ -331,18 +346,14 @@ def check_spatial(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Unio
                                                              "l1_size", "l2_size")})
     shape = np.broadcast_shapes(*[v.shape for v in cols.values()])
     b = {k: np.broadcast_to(v, shape).astype(np.float64) for k, v in cols.items()}
-    err = np.full(shape, "", dtype=object)
+    if lt not in LAYER_TYPES:
+        raise ValueError(f"layer_type={lt!r} must be one of {LAYER_TYPES}.")
+    err = _value_errors(b)
 
     def flag(mask, msg):
         m = np.asarray(mask) & (err == "")
         err[m] = msg
 
-    if lt not in LAYER_TYPES:
-        raise ValueError(f"layer_type={lt!r} must be one of {LAYER_TYPES}.")
-    for k in ("K", "C", "R", "S", "Y", "X", "stride", "num_pes", "noc_bw", "offchip_bw", "noc_hops"):
-        flag(b[k] <= 0, f"{k} must be a positive integer")
-    for k, v in b.items():
-        flag(v != np.floor(v), f"{k} must be an integer")
     if lt != "GEMM":
         flag((b["Y"] < b["R"]) | (b["X"] < b["S"]), "input Y/X smaller than filter R/S")
     if lt == "DSCONV":
@@ -383,11 +394,18 @@ def check_spatial(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Unio
     return err
 
 
+def _stride_groups(stride, layer_type: str) -> list:
+    """``(mask, graph mode)`` of the stride-1 points ('unit'; every GEMM) and of the others
+    ('strided'), empty groups left out; each specialised graph equals the general one on its group."""
+    unit = (np.asarray(stride) == 1) | (layer_type == "GEMM")
+    return [(m, mode) for m, mode in ((unit, "unit"), (~unit, "strided")) if m.any()]
+
+
 def _is_grid(layer: SpatialLayer, accel: SpatialAccelerator) -> bool:
     """Leaves shaped [L, 1] (layers) and [1, A] (accelerators), scalars allowed, both axes > 1."""
     ls = [np.shape(getattr(layer, k)) for k in _LAYER_KEYS]
     as_ = [np.shape(getattr(accel, k)) for k in _ACCEL_KEYS]
-    ok = all(s in ((),) or (len(s) == 2 and s[1] == 1) for s in ls)
+    ok = all(s == () or (len(s) == 2 and s[1] == 1) for s in ls)
     ok = ok and all(s == () or (len(s) == 2 and s[0] == 1) for s in as_)
     return ok and max((s[0] for s in ls if s), default=1) > 1 and max((s[1] for s in as_ if s), default=1) > 1
 
@@ -423,20 +441,17 @@ def spatial_cost(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union
     if backend == "numpy":
         return make_spatial_cost(df, layer.layer_type, backend="numpy")(layer, accel)
     lt = layer.layer_type
-    strides = np.asarray(layer.stride)
-    if lt == "GEMM" or np.all(strides == 1):  # known on the host: the stride-1 graph (identical results)
-        return _jitted(df, lt, "unit")(layer, accel)
-    if not np.any(strides == 1):
-        return _jitted(df, lt, "strided")(layer, accel)
+    groups = _stride_groups(layer.stride, lt)
+    if len(groups) <= 1:  # one stride class, known on the host: its specialised graph for the batch
+        return _jitted(df, lt, groups[0][1] if groups else "unit")(layer, accel)
     # Mixed strides: split the (flattened, broadcast) batch on the host, stride-1 points to the
-    # specialised graph, the rest to the general one, and scatter the results back.
+    # stride-1 graph, the rest to the strided one, and scatter the results back.
     cols = [getattr(layer, k) for k in _LAYER_KEYS] + [getattr(accel, k) for k in _ACCEL_KEYS]
     shape = np.broadcast_shapes(*[np.shape(c) for c in cols])
     flat = [np.broadcast_to(np.asarray(c, np.float64), shape).reshape(-1) for c in cols]
-    unit = flat[_LAYER_KEYS.index("stride")] == 1
     n = len(_LAYER_KEYS)
     outs = {}
-    for mask, u in ((unit, "unit"), (~unit, "strided")):
+    for mask, u in _stride_groups(flat[_LAYER_KEYS.index("stride")], lt):
         sub = [c[mask] for c in flat]
         rep = _jitted(df, lt, u)(SpatialLayer(*sub[:n], lt), SpatialAccelerator(*sub[n:]))
         for k in REPORT_FIELDS:

@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from codesign_jax.cost.spatial import (_ACCEL_KEYS, _LAYER_KEYS, _MODE_ARGS, LAYER_TYPES, REPORT_FIELDS,
-                                       SpatialAccelerator, SpatialLayer, SpatialReport, check_spatial,
-                                       make_spatial_cost)
+                                       SpatialAccelerator, SpatialLayer, SpatialReport, _stride_groups,
+                                       _value_errors, check_spatial, make_spatial_cost)
 from codesign_jax.cost.spatial_dataflow import Dataflow, get_dataflow
 
 
@@ -109,20 +109,15 @@ def grid_errors(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union[
     Layer checks run once per (layer, distinct num_pes), hardware-field checks once per accelerator.
     """
     df = get_dataflow(dataflow)
-    a, n_a = _flat_cols(accel, _ACCEL_KEYS)
+    a, _ = _flat_cols(accel, _ACCEL_KEYS)
     uniq, inv = np.unique(a["num_pes"], return_inverse=True)
-    ones = np.ones_like(uniq)
-    reps = SpatialAccelerator(uniq, ones, ones, ones, ones, ones)
+    ones = np.ones((1, uniq.size))  # one valid representative accelerator per distinct num_pes
+    reps = SpatialAccelerator(uniq[None, :], ones, ones, ones, ones, ones)
     lcols, _ = _flat_cols(layer, _LAYER_KEYS)
     lay = SpatialLayer(*(c[:, None] for c in lcols.values()), layer.layer_type)
-    err_lp = check_spatial(lay, SpatialAccelerator(*(getattr(reps, k)[None, :] for k in _ACCEL_KEYS)), df)
-    hw = np.full(n_a, "", dtype=object)
-    for k in ("num_pes", "noc_bw", "offchip_bw", "noc_hops", "l1_size", "l2_size"):
-        v = a[k]
-        bad = (hw == "") & ((v <= 0) & (k not in ("l1_size", "l2_size")) | (v != np.floor(v)))
-        hw[bad] = f"{k} must be a positive integer" if k not in ("l1_size", "l2_size") else f"{k} must be an integer"
-    err = err_lp[:, inv]
-    return np.where(hw[None, :] != "", hw[None, :], err)
+    err_lp = check_spatial(lay, reps, df)
+    hw = _value_errors(a)  # hardware fields, once per accelerator; they take precedence here
+    return np.where(hw[None, :] != "", hw[None, :], err_lp[:, inv])
 
 
 def spatial_cost_grid(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union[str, Dataflow], *,
@@ -153,11 +148,8 @@ def spatial_cost_grid(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: 
             raise ValueError(f"spatial_cost_grid: {lt} layer {i} on accelerator {j} with dataflow {df.name!r} is "
                              f"rejected: {err[i, j]} ({bad.shape[0]} pair(s) rejected).")
     lcols, n_l = _flat_cols(layer, _LAYER_KEYS)
-    unit = (lcols["stride"] == 1) | (lt == "GEMM")
     parts, rows = [], []
-    for mask, u in ((unit, "unit"), (~unit, "strided")):
-        if not mask.any():
-            continue
+    for mask, u in _stride_groups(lcols["stride"], lt):
         sub = SpatialLayer(*(lcols[k][mask] for k in _LAYER_KEYS), lt)
         lb, ab, pos, n_sub, _ = _grid_inputs(sub, accel, block_layers, block_accels)
         parts.append((_grid_jitted(df, lt, u)(lb, ab, n_sub), pos))
