@@ -88,22 +88,21 @@ def evaluate(layers: list[dict], accels: list[dict], dataflows: Sequence[str], b
             ls = [l for l in layers if l["layer_type"] == lt]
             if not ls:
                 continue
-            pairs = [(a, l) for a in accels for l in ls]
+            pairs = [(a, l) for a in accels for l in ls]  # accelerator-major
             col = lambda rows, k, d=None: np.array([float(r.get(k) or d) for r in rows])
-            la, aa = [l for _, l in pairs], [a for a, _ in pairs]
-            layer = sp.SpatialLayer(*(col(la, k) for k in ("K", "C", "R", "S", "Y", "X", "stride")), lt)
-            accel = sp.SpatialAccelerator(col(aa, "num_pes"), col(aa, "l1_size_cstr"), col(aa, "l2_size_cstr"),
-                                          col(aa, "noc_bw_cstr"), col(aa, "offchip_bw_cstr"), col(aa, "noc_hops", 1))
+            grid_layers = sp.SpatialLayer(*(col(ls, k) for k in ("K", "C", "R", "S", "Y", "X", "stride")), lt)
+            grid_accels = sp.SpatialAccelerator(
+                col(accels, "num_pes"), col(accels, "l1_size_cstr"), col(accels, "l2_size_cstr"),
+                col(accels, "noc_bw_cstr"), col(accels, "offchip_bw_cstr"), col(accels, "noc_hops", 1))
+            layer = grid_layers.replace(**{k: np.tile(getattr(grid_layers, k), len(accels))
+                                           for k in sp._LAYER_KEYS})
+            accel = grid_accels.replace(**{k: np.repeat(getattr(grid_accels, k), len(ls)) for k in sp._ACCEL_KEYS})
             err = sp.check_spatial(layer, accel, df)
             keep = np.flatnonzero(err == "")
             vals = None
             if keep.size and backend == "jax":
                 # Every layer on every accelerator: the num_pes-grouped grid evaluator, [L, A] -> pair order
                 # (accelerator-major, as ``pairs``). Rejected pairs are computed too but never written.
-                grid_layers = sp.SpatialLayer(*(col(ls, k) for k in ("K", "C", "R", "S", "Y", "X", "stride")), lt)
-                grid_accels = sp.SpatialAccelerator(
-                    col(accels, "num_pes"), col(accels, "l1_size_cstr"), col(accels, "l2_size_cstr"),
-                    col(accels, "noc_bw_cstr"), col(accels, "offchip_bw_cstr"), col(accels, "noc_hops", 1))
                 grid = sp.spatial_cost_grid(grid_layers, grid_accels, df, validate=False)
                 vals = {f: np.asarray(getattr(grid, f)).T.reshape(-1) for f in OUTPUT_FIELDS}
             elif keep.size:
