@@ -154,7 +154,7 @@ def _grid_fused_fn(df: str, lt: str, n_dev: int, mode: str):
 def _grid_suite(df: str, lt: str, n_points: int, rng: np.random.Generator, repeat: int) -> dict:
     """Layers x accelerators grid: the num_pes-grouped evaluator (``spatial_cost_grid``'s kernel)."""
     n_dev = len(jax.devices())
-    a_layer, accel = _points(GRID_ACCELS, lt, rng)
+    _, accel = _points(GRID_ACCELS, lt, rng)
     accel = jax.tree_util.tree_map(np.asarray, accel)
     n_l = max(n_points // GRID_ACCELS, 64)
     layer, _ = _points(4 * n_l, lt, rng)
@@ -165,17 +165,16 @@ def _grid_suite(df: str, lt: str, n_points: int, rng: np.random.Generator, repea
     out = {"grid_accelerators": GRID_ACCELS, "grid_distinct_num_pes": int(np.unique(accel.num_pes).size)}
     t_tot, n_tot, compile_s = 0.0, 0, 0.0
     for name, mask, u in (("stride1", unit, True), ("strided", ~unit, False)):
-        k = int(mask.sum()) // (lc * n_dev) * (lc * n_dev)
-        k = min(k, (int(round(n_l * (0.75 if u else 0.25))) // (lc * n_dev) + 1) * lc * n_dev)
         if lt == "GEMM" and not u:
             continue
+        k = int(mask.sum()) // (lc * n_dev) * (lc * n_dev)
+        k = min(k, (int(round(n_l * (0.75 if u else 0.25))) // (lc * n_dev) + 1) * lc * n_dev)
         sub = sp.SpatialLayer(*(lcols[c][mask][:k] for c in sp._LAYER_KEYS), lt)
-        lb, ab, pos, n_sub, n_a = spg._grid_inputs(sub, accel, lc, 64)
+        lb, ab, pos, n_sub, _ = spg._grid_inputs(sub, accel, lc, 64)
         assert n_sub == k and lb[0].shape[1] == lc
-        idx, _ = spg._grid_plan(np.asarray(accel.num_pes, np.float64), ab[0].shape[1])
-        first = np.zeros(idx.size, bool)
-        first[np.unique(idx.reshape(-1), return_index=True)[1]] = True  # padded copies weigh 0
-        wt = first.reshape(idx.shape).astype(np.float64)
+        wt = np.zeros(ab[0].size)
+        wt[pos] = 1.0  # each accelerator once; padded copies weigh 0
+        wt = wt.reshape(ab[0].shape)
         args = (jax.device_put(lb), jax.device_put(ab), jax.device_put(wt))
         fn = _grid_fused_fn(df, lt, n_dev, "unit" if u else "strided")
         t0 = time.perf_counter()
