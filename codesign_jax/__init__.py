@@ -15,7 +15,6 @@ Importing the package
 import os as _os
 
 
-
 def _cpu_has_avx512() -> bool:
     try:
         with open("/proc/cpuinfo") as f:
@@ -25,11 +24,9 @@ def _cpu_has_avx512() -> bool:
 
 
 if _os.environ.get("CODESIGN_JAX_KEEP_XLA_FLAGS") != "1":
-    _flags = [("xla_cpu_experimental_ynn_fusion_type", "")]
-    if _cpu_has_avx512():
-        _flags.append(("xla_cpu_prefer_vector_width", "512"))
-    for _name, _val in _flags:
-        if _name not in _os.environ.get("XLA_FLAGS", ""):
+    for _name, _val, _wanted in (("xla_cpu_experimental_ynn_fusion_type", "", lambda: True),
+                                 ("xla_cpu_prefer_vector_width", "512", _cpu_has_avx512)):
+        if _name not in _os.environ.get("XLA_FLAGS", "") and _wanted():  # a user's own value wins
             _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + f" --{_name}={_val}").strip()
 
 import jax as _jax  # noqa: E402
