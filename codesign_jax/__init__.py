@@ -35,33 +35,35 @@ _jax.config.update("jax_enable_x64", True)
 
 __version__ = "0.1.0"
 
-# Public API (one symbol per line). Submodules stay importable for the rest.
-from codesign_jax.cost.energy import EnergyTable  # noqa: E402
-from codesign_jax.cost.energy import default_energy_table  # noqa: E402
-from codesign_jax.cost.energy import systolic_energy  # noqa: E402
-from codesign_jax.cost.spatial import SpatialAccelerator  # noqa: E402
-from codesign_jax.cost.spatial import SpatialLayer  # noqa: E402
-from codesign_jax.cost.spatial import make_spatial_cost  # noqa: E402
-from codesign_jax.cost.spatial import spatial_area_power  # noqa: E402
-from codesign_jax.cost.spatial import spatial_cost  # noqa: E402
-from codesign_jax.cost.spatial import spatial_cost_grid  # noqa: E402
-from codesign_jax.cost.spatial_dataflow import parse_dataflow  # noqa: E402
-from codesign_jax.cost.systolic import REPORT_FIELDS  # noqa: E402
-from codesign_jax.cost.systolic import SystolicReport  # noqa: E402
-from codesign_jax.cost.systolic import compute_cycles  # noqa: E402
-from codesign_jax.cost.systolic import systolic_cost  # noqa: E402
-from codesign_jax.cost.systolic import systolic_metrics  # noqa: E402
+# Public API (one symbol per line). Subpackages stay importable for the rest:
+# codesign_jax.systolic, codesign_jax.spatial, codesign_jax.sweep.
 from codesign_jax.hardware import DATAFLOWS  # noqa: E402
+from codesign_jax.hardware import SpatialAccelerator  # noqa: E402
 from codesign_jax.hardware import SystolicArray  # noqa: E402
+from codesign_jax.spatial import make_spatial_cost  # noqa: E402
+from codesign_jax.spatial import parse_dataflow  # noqa: E402
+from codesign_jax.spatial import spatial_area_power  # noqa: E402
+from codesign_jax.spatial import spatial_cost  # noqa: E402
+from codesign_jax.spatial import spatial_cost_grid  # noqa: E402
 from codesign_jax.sweep import DesignGrid  # noqa: E402
 from codesign_jax.sweep import DesignSpace  # noqa: E402
 from codesign_jax.sweep import SweepResult  # noqa: E402
 from codesign_jax.sweep import systolic_space  # noqa: E402
+from codesign_jax.systolic import REPORT_FIELDS  # noqa: E402
+from codesign_jax.systolic import EnergyTable  # noqa: E402
+from codesign_jax.systolic import SystolicReport  # noqa: E402
+from codesign_jax.systolic import compute_cycles  # noqa: E402
+from codesign_jax.systolic import default_energy_table  # noqa: E402
+from codesign_jax.systolic import systolic_cost  # noqa: E402
+from codesign_jax.systolic import systolic_energy  # noqa: E402
+from codesign_jax.systolic import systolic_metrics  # noqa: E402
+from codesign_jax.topology import load_topology  # noqa: E402
+from codesign_jax.topology import shipped_topologies  # noqa: E402
+from codesign_jax.topology import shipped_topology_path  # noqa: E402
 from codesign_jax.workloads import Conv  # noqa: E402
 from codesign_jax.workloads import Gemm  # noqa: E402
-from codesign_jax.workloads import load_topology  # noqa: E402
-from codesign_jax.workloads import shipped_topologies  # noqa: E402
-from codesign_jax.workloads import shipped_topology_path  # noqa: E402
+from codesign_jax.workloads import LayerTable  # noqa: E402
+from codesign_jax.workloads import SpatialLayer  # noqa: E402
 
 __all__ = [
     "Conv",
@@ -70,6 +72,7 @@ __all__ = [
     "DesignSpace",
     "EnergyTable",
     "Gemm",
+    "LayerTable",
     "REPORT_FIELDS",
     "SpatialAccelerator",
     "SpatialLayer",
@@ -85,6 +88,7 @@ __all__ = [
     "shipped_topology_path",
     "spatial_area_power",
     "spatial_cost",
+    "spatial_cost_grid",
     "systolic_cost",
     "systolic_energy",
     "systolic_metrics",

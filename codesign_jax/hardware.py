@@ -1,18 +1,22 @@
-"""Hardware descriptions as pytrees of arrays (any broadcastable batch shape).
+"""Hardware descriptions of both models as pytrees of arrays (any broadcastable batch shape).
 
-``SystolicArray`` mirrors the fields of a SCALE-Sim 3.0.0 ``.cfg`` file
-(``scalesim/scale_config.py``): array rows x cols, dataflow, the three SRAM sizes in KB,
-the interface bandwidth mode and bandwidths.
+* ``SystolicArray`` mirrors the fields of a SCALE-Sim 3.0.0 ``.cfg`` file
+  (``scalesim/scale_config.py``): array rows x cols, dataflow, the three SRAM sizes in KB, the
+  interface bandwidth mode and bandwidths.
+* ``SpatialAccelerator`` mirrors a MAESTRO hardware file (``hw.m``): PEs, L1/L2 sizes, NoC and
+  off-chip bandwidths.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from flax import struct
 
-from codesign_jax.workloads import validate_positive_int
+from codesign_jax._validate import validate_positive_int
 
-__all__ = ["DATAFLOWS", "BW_MODES", "SystolicArray", "dataflow_code"]
+__all__ = ["BW_MODES", "DATAFLOWS", "SpatialAccelerator", "SystolicArray", "dataflow_code"]
 
 #: SCALE-Sim dataflow names, in the order of their integer codes.
 DATAFLOWS = ("os", "ws", "is")
@@ -102,3 +106,22 @@ class SystolicArray:
     @property
     def shape(self) -> tuple:
         return np.shape(self.rows)
+
+
+@struct.dataclass
+class SpatialAccelerator:
+    """A MAESTRO hardware description (its ``hw.m`` file); fields broadcast over a batch.
+
+    Attributes:
+      num_pes: processing elements. l1_size / l2_size: buffer capacities (elements) -- MAESTRO only
+        compares them with the requirements (``l1_fits``/``l2_fits`` in the report).
+      noc_bw: NoC bandwidth (elements/cycle). offchip_bw: off-chip bandwidth (elements/cycle).
+      noc_hops: NoC hop latency (``NoC_NumHops``, default 1): NoC delay = hops + ceil(x/bw) - 1.
+    """
+
+    num_pes: Any
+    l1_size: Any
+    l2_size: Any
+    noc_bw: Any
+    offchip_bw: Any
+    noc_hops: Any = 1

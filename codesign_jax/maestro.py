@@ -20,11 +20,11 @@ import sys
 import tempfile
 from typing import Sequence
 
+import jax
 import numpy as np
 
-import codesign_jax  # noqa: F401  (x64)
-from codesign_jax.cost import spatial as sp
-from codesign_jax.cost.spatial_dataflow import DATAFLOWS, parse_dataflow
+from codesign_jax import spatial as sp
+from codesign_jax.spatial import DATAFLOWS, parse_dataflow
 
 LAYER_COLUMNS = ("layer", "layer_type", "K", "C", "R", "S", "Y", "X", "stride")
 ACCEL_COLUMNS = ("hw", "num_pes", "l1_size_cstr", "l2_size_cstr", "noc_bw_cstr", "offchip_bw_cstr")
@@ -94,9 +94,8 @@ def evaluate(layers: list[dict], accels: list[dict], dataflows: Sequence[str], b
             grid_accels = sp.SpatialAccelerator(
                 col(accels, "num_pes"), col(accels, "l1_size_cstr"), col(accels, "l2_size_cstr"),
                 col(accels, "noc_bw_cstr"), col(accels, "offchip_bw_cstr"), col(accels, "noc_hops", 1))
-            layer = grid_layers.replace(**{k: np.tile(getattr(grid_layers, k), len(accels))
-                                           for k in sp._LAYER_KEYS})
-            accel = grid_accels.replace(**{k: np.repeat(getattr(grid_accels, k), len(ls)) for k in sp._ACCEL_KEYS})
+            layer = jax.tree.map(lambda x: np.tile(x, len(accels)), grid_layers)
+            accel = jax.tree.map(lambda x: np.repeat(x, len(ls)), grid_accels)
             err = sp.check_spatial(layer, accel, df)
             keep = np.flatnonzero(err == "")
             vals = None

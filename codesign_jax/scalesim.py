@@ -24,11 +24,11 @@ from importlib import resources
 
 import numpy as np
 
-from codesign_jax.cost.energy import ENERGY_FIELDS, default_energy_table, systolic_energy
-from codesign_jax.cost.systolic import (BANDWIDTH_REPORT_FIELDS, COMPUTE_REPORT_FIELDS,
-                                        DETAILED_REPORT_FIELDS, systolic_cost)
 from codesign_jax.hardware import SystolicArray
-from codesign_jax.workloads import load_topology, parse_positive_int, shipped_topology_path
+from codesign_jax.systolic import (BANDWIDTH_REPORT_FIELDS, COMPUTE_REPORT_FIELDS, DETAILED_REPORT_FIELDS,
+                                   ENERGY_FIELDS, default_energy_table, systolic_cost, systolic_energy)
+from codesign_jax._validate import parse_positive_int
+from codesign_jax.topology import load_topology, shipped_topology_path
 
 __all__ = ["ScaleConfig", "read_config", "run", "main", "write_reports"]
 

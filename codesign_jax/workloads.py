@@ -1,65 +1,52 @@
-"""Workload tables: GEMM and convolution layers as struct-of-arrays pytrees.
+"""Workload tables: one layer table for both cost models, and the layer forms each model takes.
 
-A network is a table: every field is an integer array of shape ``[n_layers]`` (or any
-broadcastable batch shape). Convolutions lower to GEMMs exactly as SCALE-Sim 3.0.0 does
-(``scalesim/topology_utils.py: topologies.topo_calc_hyperparams`` and
-``scalesim/compute/operand_matrix.py``):
+* :class:`LayerTable` is the one table a network (or a whole architecture space) is written in:
+  convolutions (stride, explicit padding, ``groups``: depthwise is ``groups == channels``) and
+  GEMMs, one row per layer, with a repeat count and a network id. It converts to what each model
+  takes: :meth:`LayerTable.to_gemm` (the systolic model's GEMMs, SCALE-Sim's im2col lowering with its
+  per-channel expansion of depthwise layers) and :meth:`LayerTable.to_spatial` (MAESTRO's
+  ``K, C, R, S, Y, X`` layers, CONV / DSCONV / GEMM).
+* :class:`Gemm` is the systolic model's input (SCALE-Sim's operand matrices), :class:`Conv` a
+  SCALE-Sim topology conv row (lowered to :class:`Gemm` exactly as SCALE-Sim 3.0.0 does,
+  ``scalesim/topology_utils.py: topologies.topo_calc_hyperparams`` and
+  ``scalesim/compute/operand_matrix.py``):
 
-* ``M`` = ofmap pixels per filter = ``E_h * E_w`` with ``E = ceil((I - F + s) / s)``,
-* ``N`` = number of filters,
-* ``K`` = conv window = ``F_h * F_w * C``.
+  * ``M`` = ofmap pixels per filter = ``E_h * E_w`` with ``E = ceil((I - F + s) / s)``,
+  * ``N`` = number of filters,
+  * ``K`` = conv window = ``F_h * F_w * C``.
 
-A GEMM topology row ``(M, N, K)`` is itself loaded by SCALE-Sim as a conv with ifmap ``M x K``,
-filter ``1 x K``, one channel, ``N`` filters and stride 1 (``topologies.load_arrays_gemm``).
+  A GEMM topology row ``(M, N, K)`` is itself loaded by SCALE-Sim as a conv with ifmap ``M x K``,
+  filter ``1 x K``, one channel, ``N`` filters and stride 1 (``topologies.load_arrays_gemm``).
+* :class:`SpatialLayer` is the spatial model's input (MAESTRO's dimensions, input sizes).
+
+SCALE-Sim topology files are read by :mod:`codesign_jax.topology`.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import os
-from importlib import resources
-from typing import Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 from flax import struct
 
+from codesign_jax._validate import validate_positive_int
+
 __all__ = [
+    "Conv",
     "GEMM_ARRAY_FIELDS",
     "Gemm",
-    "Conv",
-    "Topology",
-    "load_topology",
-    "load_gemm_csv",
-    "load_conv_csv",
-    "shipped_topologies",
-    "shipped_topology_path",
-    "validate_positive_int",
-    "parse_positive_int",
+    "LAYER_KINDS",
+    "LAYER_TYPES",
+    "LayerTable",
+    "Lowering",
+    "SpatialLayer",
+    "conv_layer",
+    "dsconv_layer",
+    "gemm_layer",
 ]
 
-
-def validate_positive_int(name: str, value, *, minimum: int = 1) -> np.ndarray:
-    """Returns ``value`` as an int64 array, or raises ``ValueError`` naming ``name``.
-
-    Rejects NaN/inf, non-integers, and values below ``minimum``.
-    """
-    arr = np.asarray(value)
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty.")
-    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype} ({value!r}).")
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)):
-            bad = arr[~np.isfinite(arr)].ravel()[0]
-            raise ValueError(f"{name} must be finite, got {bad}.")
-        if not np.all(arr == np.round(arr)):
-            bad = arr[arr != np.round(arr)].ravel()[0]
-            raise ValueError(f"{name} must be an integer, got {bad}.")
-    if np.any(arr < minimum):
-        bad = arr[arr < minimum].ravel()[0]
-        raise ValueError(f"{name} must be >= {minimum}, got {bad}.")
-    return arr.astype(np.int64)
+#: MAESTRO layer types the spatial model takes (static field of :class:`SpatialLayer`).
+LAYER_TYPES = ("CONV", "DSCONV", "GEMM")
 
 
 GEMM_ARRAY_FIELDS = ("M", "N", "K", "ifmap_unique", "ifmap_valid", "ofmap_w", "filt_h", "filt_w",
@@ -219,131 +206,296 @@ class Conv:
         return int(np.size(self.ifmap_h))
 
 
-@dataclasses.dataclass(frozen=True)
-class Topology:
-    """A named list of layers loaded from a SCALE-Sim topology file."""
+@struct.dataclass
+class SpatialLayer:
+    """A batch of layers, as MAESTRO takes them (input sizes, not output sizes).
 
-    name: str
-    layer_names: tuple
-    gemm: Gemm
-    conv: Conv | None = None  # set for conv topologies
+    Fields are arrays of any broadcastable shape ``[...]`` (ints or float64):
+      K: output channels (CONV), 1 for DSCONV; N (output columns) for GEMM.
+      C: input channels; the reduction size K for GEMM.
+      R, S: filter rows/cols (1 for GEMM).  Y, X: input rows/cols; Y is M (output rows) for GEMM.
+      stride: stride of Y and X (1 for GEMM).
+      layer_type: 'CONV', 'DSCONV' or 'GEMM' (static).
+    """
+
+    K: Any
+    C: Any
+    R: Any
+    S: Any
+    Y: Any
+    X: Any
+    stride: Any
+    layer_type: str = struct.field(pytree_node=False, default="CONV")
+
+
+def conv_layer(K, C, R, S, Y, X, stride=1) -> SpatialLayer:
+    """A CONV layer; Y, X are input sizes (output = (Y - R) // stride + 1)."""
+    return SpatialLayer(K, C, R, S, Y, X, stride, "CONV")
+
+
+def dsconv_layer(C, R, S, Y, X, stride=1) -> SpatialLayer:
+    """A depthwise conv layer (MAESTRO's DSCONV: one filter per channel, K = 1)."""
+    return SpatialLayer(1, C, R, S, Y, X, stride, "DSCONV")
+
+
+def gemm_layer(M, N, K) -> SpatialLayer:
+    """GEMM (M x K) @ (K x N), stored as MAESTRO's GEMM dims: Y = M, K-column = N, C = K."""
+    return SpatialLayer(N, K, 1, 1, M, 1, 1, "GEMM")
+
+
+#: Row kinds of a :class:`LayerTable`, in the order of their integer codes.
+LAYER_KINDS = ("conv", "gemm")
+
+_TABLE_FIELDS = ("kind", "in_h", "in_w", "pad_h", "pad_w", "out_h", "out_w", "filt_h", "filt_w",
+                 "stride", "channels", "filters", "groups", "repeat", "network")
+
+
+class Lowering(NamedTuple):
+    """A :class:`LayerTable` lowered to one model's layer form.
+
+    Attributes:
+      layers: the model's layers (:class:`Gemm` or :class:`SpatialLayer`), leaves ``[r]``.
+      index: int64 ``[r]``, the table row each lowered row comes from.
+      count: int64 ``[r]``, how many times the lowered row runs (the row's ``repeat``, times the
+        groups folded into it); a network costs ``sum(count * cost(row))``.
+    """
+
+    layers: Any
+    index: np.ndarray
+    count: np.ndarray
+
+
+@struct.dataclass
+class LayerTable:
+    """One table of layers (int64 ``[n]`` fields, one entry per layer) for both cost models.
+
+    Convolution rows (``kind`` 0): an input of ``in_h x in_w`` pixels and ``channels`` channels,
+    zero-padded by ``pad_h`` / ``pad_w`` pixels in all (both sides together) along each axis,
+    ``filters`` output channels, ``filt_h x filt_w`` windows moved by ``stride`` (both axes), and
+    ``groups`` (``channels`` and ``filters`` divisible by it; depthwise = ``groups == channels``),
+    giving ``out_h x out_w`` output pixels. GEMM rows (``kind`` 1), ``out[M, N] = A[M, K] @ B[K, N]``,
+    are stored as a 1x1 convolution of ``M`` pixels: ``in_h = out_h = M``, ``in_w = out_w = 1``,
+    ``channels = K``, ``filters = N``. Every row runs ``repeat`` times (a batch, a scan's trip count,
+    the batch dimensions of a batched matmul) and belongs to network ``network`` (a segment id when
+    one table holds many networks). ``names`` are static.
+
+    Output sizes are stored, so each model is given the input size that makes its own output formula
+    reproduce them: SCALE-Sim's ``ceil((I - F + s) / s)`` (``topo_calc_hyperparams``) and MAESTRO's
+    ``floor((Y - R) / s) + 1`` (``Y = (out - 1) * s + R``).
+    """
+
+    kind: np.ndarray
+    in_h: np.ndarray
+    in_w: np.ndarray
+    pad_h: np.ndarray
+    pad_w: np.ndarray
+    out_h: np.ndarray
+    out_w: np.ndarray
+    filt_h: np.ndarray
+    filt_w: np.ndarray
+    stride: np.ndarray
+    channels: np.ndarray
+    filters: np.ndarray
+    groups: np.ndarray
+    repeat: np.ndarray
+    network: np.ndarray
+    names: tuple = struct.field(pytree_node=False, default=())
+
+    @classmethod
+    def _make(cls, names: Sequence[str] = (), **f) -> "LayerTable":
+        """Validates fields (ValueError naming the field, the row and the value) and broadcasts."""
+        f = {k: validate_positive_int(k, f[k], minimum=0 if k in ("pad_h", "pad_w", "network",
+                                                                  "kind") else 1)
+             for k in _TABLE_FIELDS}
+        f = dict(zip(f, (np.ravel(a) for a in np.broadcast_arrays(*f.values()))))
+        names = tuple(str(n) for n in names)
+        if names and len(names) != f["kind"].size:
+            raise ValueError(f"names has {len(names)} entries for {f['kind'].size} layers.")
+
+        def fail(mask, what):
+            if np.any(mask):
+                i = int(np.argmax(mask))
+                row = f"layer {names[i]!r}" if names else f"row {i}"
+                raise ValueError(f"{row}: {what(i)}.")
+
+        fail(f["kind"] >= len(LAYER_KINDS), lambda i: f"kind must be 0 (conv) or 1 (gemm), got {f['kind'][i]}")
+        for a, b in (("channels", "groups"), ("filters", "groups")):
+            fail(f[a] % f[b] != 0, lambda i: f"{a}={f[a][i]} is not divisible by {b}={f[b][i]}")
+        for ax in ("h", "w"):
+            ext, filt, out, s = f["in_" + ax] + f["pad_" + ax], f["filt_" + ax], f["out_" + ax], f["stride"]
+            fail(filt > ext, lambda i: f"filt_{ax}={filt[i]} exceeds the padded input {ext[i]}")
+            # at most SCALE-Sim's ceil((I - F + s) / s) windows (the last may leave the input)
+            fail(out > -(-(ext - filt + s) // s),
+                 lambda i: f"out_{ax}={out[i]} needs a larger input than {ext[i]} (filter {filt[i]}, "
+                           f"stride {s[i]})")
+        return cls(**f, names=names)
+
+    @classmethod
+    def conv(cls, in_h, in_w, channels, filters, filt_h, filt_w=None, stride=1, pad_h=0, pad_w=None,
+             groups=1, repeat=1, network=0, names: Sequence[str] = ()) -> "LayerTable":
+        """Convolutions as frameworks define them: ``out = floor((in + pad - filt) / stride) + 1``.
+
+        ``filt_w``/``pad_w`` default to ``filt_h``/``pad_h``; ``pad_*`` is the total padding of an
+        axis (e.g. 2 for 'SAME' 3x3 at stride 1). Fields broadcast to ``[n]``.
+        """
+        filt_w = filt_h if filt_w is None else filt_w
+        pad_w = pad_h if pad_w is None else pad_w
+        a = np.broadcast_arrays(*(np.asarray(v) for v in (in_h, in_w, filt_h, filt_w, stride, pad_h,
+                                                          pad_w)))
+        ih, iw, fh, fw, s, ph, pw = (validate_positive_int(k, v, minimum=0 if k[:3] == "pad" else 1)
+                                     for k, v in zip(("in_h", "in_w", "filt_h", "filt_w", "stride",
+                                                      "pad_h", "pad_w"), a))
+        out = lambda i, p, k: np.maximum((i + p - k) // s + 1, 1)  # invalid sizes fail in _make
+        return cls._make(names, kind=0, in_h=ih, in_w=iw, pad_h=ph, pad_w=pw, out_h=out(ih, ph, fh),
+                         out_w=out(iw, pw, fw), filt_h=fh, filt_w=fw, stride=s, channels=channels,
+                         filters=filters, groups=groups, repeat=repeat, network=network)
+
+    @classmethod
+    def gemm(cls, M, N, K, repeat=1, network=0, names: Sequence[str] = ()) -> "LayerTable":
+        """GEMMs ``[M, K] @ [K, N]`` run ``repeat`` times each."""
+        return cls._make(names, kind=1, in_h=M, in_w=1, pad_h=0, pad_w=0, out_h=M, out_w=1, filt_h=1,
+                         filt_w=1, stride=1, channels=K, filters=N, groups=1, repeat=repeat,
+                         network=network)
+
+    @classmethod
+    def from_scalesim(cls, ifmap_h, ifmap_w, filt_h, filt_w, channels, num_filters, stride,
+                      depthwise=False, names: Sequence[str] = ()) -> "LayerTable":
+        """SCALE-Sim topology conv rows (padded ifmap sizes; ``out = ceil((I - F + s) / s)``,
+        ``topo_calc_hyperparams``). A depthwise row (``DP`` in its name in SCALE-Sim) runs
+        ``num_filters`` filters on each channel separately: ``groups = channels``."""
+        ih, iw, fh, fw, s, c, k = (np.asarray(v) for v in (ifmap_h, ifmap_w, filt_h, filt_w, stride,
+                                                             channels, num_filters))
+        dw = np.asarray(depthwise, bool)
+        return cls._make(names, kind=0, in_h=ih, in_w=iw, pad_h=0, pad_w=0,
+                         out_h=-(-(ih - fh + s) // s), out_w=-(-(iw - fw + s) // s), filt_h=fh,
+                         filt_w=fw, stride=s, channels=c, filters=np.where(dw, c * k, k),
+                         groups=np.where(dw, c, 1), repeat=1, network=0)
+
+    @classmethod
+    def from_spatial(cls, layer: SpatialLayer, names: Sequence[str] = ()) -> "LayerTable":
+        """The table of a :class:`SpatialLayer` batch (MAESTRO dimensions; a DSCONV is depthwise)."""
+        K, C, R, S, Y, X, s = (np.ravel(np.asarray(getattr(layer, k))) for k in
+                               ("K", "C", "R", "S", "Y", "X", "stride"))
+        if layer.layer_type == "GEMM":
+            return cls.gemm(Y, K, C, names=names)
+        dw = layer.layer_type == "DSCONV"
+        return cls.conv(Y, X, C, C if dw else K, R, S, s, groups=C if dw else 1, names=names)
+
+    @classmethod
+    def concat(cls, tables: Sequence["LayerTable"]) -> "LayerTable":
+        """Concatenates tables along the layer axis (unnamed rows get empty names if any has names)."""
+        names = tuple(n for t in tables for n in (t.names or ("",) * len(t)))
+        return cls(names=names if any(t.names for t in tables) else (),
+                   **{k: np.concatenate([getattr(t, k) for t in tables]) for k in _TABLE_FIELDS})
+
+    def select(self, rows) -> "LayerTable":
+        """The rows ``rows`` (an int index array or a boolean mask) as a new table."""
+        idx = np.arange(len(self))[np.asarray(rows)]
+        return self.replace(names=tuple(self.names[i] for i in idx) if self.names else (),
+                            **{k: getattr(self, k)[idx] for k in _TABLE_FIELDS})
 
     def __len__(self) -> int:
-        return len(self.layer_names)
+        return int(self.kind.size)
 
+    @property
+    def M(self) -> np.ndarray:
+        """GEMM rows per group (output pixels), ``[n]``."""
+        return self.out_h * self.out_w
 
-def _rows(path: str):
-    """Yields ``(line_no, fields)`` for a SCALE-Sim CSV: header skipped, trailing commas and
-    spaces tolerated, blank lines skipped."""
-    with open(path, newline="") as f:
-        lines = f.read().splitlines()
-    if not lines:
-        raise ValueError(f"{path}: empty topology file (expected a header line).")
-    for no, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        fields = [x.strip() for x in next(csv.reader([line]))]
-        while fields and fields[-1] == "":
-            fields.pop()
-        yield no, fields
+    @property
+    def N(self) -> np.ndarray:
+        """GEMM columns per group (filters of one group), ``[n]``."""
+        return self.filters // self.groups
 
+    @property
+    def K(self) -> np.ndarray:
+        """GEMM reduction per group (window x channels of one group), ``[n]``."""
+        return self.filt_h * self.filt_w * (self.channels // self.groups)
 
-def parse_positive_int(text: str, where: str) -> int:
-    """Parses a text field as an integer >= 1; errors start with ``where`` (file:line, field)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise ValueError(f"{where} is not a number: {text!r}.") from None
-    if not np.isfinite(v) or v != int(v):
-        raise ValueError(f"{where} must be an integer, got {text!r}.")
-    if v < 1:
-        raise ValueError(f"{where} must be >= 1, got {text!r}.")
-    return int(v)
+    @property
+    def macs(self) -> np.ndarray:
+        """Multiply-accumulates of each layer, all groups and repeats, ``[n]``."""
+        return self.repeat * self.groups * self.M * self.N * self.K
 
+    def to_conv(self) -> Lowering:
+        """The conv rows as SCALE-Sim topology convs, one row per group (SCALE-Sim's per-channel
+        expansion of depthwise layers, named ``<name>Channel_<i>``; other groups ``<name>Group_<i>``).
+        The ifmap is the padded input trimmed to the last window, ``min(in + pad, (out - 1) s + F)``,
+        so SCALE-Sim's output size is the stored one."""
+        rows = np.flatnonzero(self.kind == 0)
+        g = self.groups[rows]
+        idx = np.repeat(rows, g)
+        first = np.repeat(np.cumsum(g) - g, g)
+        gi = np.arange(idx.size) - first
+        ifm = lambda ax: np.minimum(getattr(self, "in_" + ax) + getattr(self, "pad_" + ax),
+                                    (getattr(self, "out_" + ax) - 1) * self.stride
+                                    + getattr(self, "filt_" + ax))[idx]
+        names = ()
+        if self.names:
+            tag = np.where(self.groups == self.channels, "Channel_", "Group_")
+            names = tuple(self.names[i] if self.groups[i] == 1 else f"{self.names[i]}{tag[i]}{j}"
+                          for i, j in zip(idx, gi))
+        conv = Conv(ifmap_h=ifm("h"), ifmap_w=ifm("w"), filt_h=self.filt_h[idx], filt_w=self.filt_w[idx],
+                    channels=(self.channels // self.groups)[idx], num_filters=self.N[idx],
+                    stride=self.stride[idx], names=names)
+        return Lowering(conv, idx, self.repeat[idx])
 
-def _int_field(path, no, name, text):
-    return parse_positive_int(text, f"{path}:{no}: field {name!r}")
+    def lower_gemm(self, *, expand_groups: bool = True) -> Lowering:
+        """The systolic model's GEMMs: SCALE-Sim's im2col lowering of the conv rows (one GEMM per
+        group if ``expand_groups``, else one per layer counted ``groups`` times) and the GEMM rows,
+        in table order."""
+        if not np.any(self.kind == 0):
+            gemm = Gemm.create(self.M, self.N, self.K, names=self.names)
+            return Lowering(gemm, np.arange(len(self)), self.repeat.copy())
+        table = self if expand_groups else self.replace(
+            channels=self.channels // self.groups, filters=self.N, groups=np.ones_like(self.groups))
+        conv = table.to_conv()
+        parts, index, count = [conv.layers.to_gemm()], [conv.index], [conv.count]
+        rows = np.flatnonzero(self.kind == 1)
+        if rows.size:
+            sub = self.select(rows)
+            parts.append(Gemm.create(sub.M, sub.N, sub.K, names=sub.names if self.names else ()))
+            index.append(rows)
+            count.append(self.repeat[rows])
+        index, count = np.concatenate(index), np.concatenate(count)
+        if not expand_groups:
+            count = count * self.groups[index]
+        order = np.argsort(index, kind="stable")
+        gemm = Gemm.concat(parts) if len(parts) > 1 else parts[0]
+        gemm = gemm.replace(names=tuple(gemm.names[i] for i in order) if self.names else (),
+                            **{k: np.asarray(getattr(gemm, k))[order] for k in GEMM_ARRAY_FIELDS
+                               if getattr(gemm, k) is not None})
+        return Lowering(gemm, index[order], count[order])
 
+    def to_gemm(self) -> Gemm:
+        """The systolic model's GEMM table, exactly as SCALE-Sim lowers these layers
+        (:meth:`lower_gemm` with groups expanded)."""
+        return self.lower_gemm().layers
 
-_GEMM_FIELDS = ("M", "N", "K")
-_CONV_FIELDS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels",
-                "Num Filter", "Strides")
-
-
-def load_gemm_csv(path: str) -> Topology:
-    """Loads a SCALE-Sim GEMM topology (``Layer, M, N, K,``; optional sparsity column ignored)."""
-    names, vals = [], []
-    for no, fields in _rows(path):
-        if len(fields) < 4:
-            raise ValueError(f"{path}:{no}: expected 'Layer, M, N, K', got {len(fields)} "
-                             f"field(s): {fields}.")
-        names.append(fields[0])
-        vals.append([_int_field(path, no, n, t) for n, t in zip(_GEMM_FIELDS, fields[1:4])])
-    if not vals:
-        raise ValueError(f"{path}: no layers found.")
-    a = np.asarray(vals, dtype=np.int64)
-    gemm = Gemm.create(a[:, 0], a[:, 1], a[:, 2], names=names)
-    return Topology(_topo_name(path), tuple(names), gemm)
-
-
-def load_conv_csv(path: str) -> Topology:
-    """Loads a SCALE-Sim conv topology (``Layer name, IFMAP Height, IFMAP Width, Filter Height,
-    Filter Width, Channels, Num Filter, Strides,``).
-
-    As SCALE-Sim does, a layer whose name contains ``DP`` is depthwise and expands into one
-    single-channel layer per channel, named ``<name>Channel_<i>``.
-    """
-    names, vals = [], []
-    for no, fields in _rows(path):
-        if len(fields) < 8:
-            raise ValueError(f"{path}:{no}: expected 8 fields ({', '.join(_CONV_FIELDS)} after "
-                             f"the layer name), got {len(fields)}: {fields}.")
-        v = [_int_field(path, no, n, t) for n, t in zip(_CONV_FIELDS, fields[1:8])]
-        if v[2] > v[0] or v[3] > v[1]:
-            raise ValueError(f"{path}:{no}: filter {v[2]}x{v[3]} larger than ifmap "
-                             f"{v[0]}x{v[1]} in layer {fields[0]!r}.")
-        if "DP" in fields[0]:
-            for ch in range(v[4]):
-                names.append(f"{fields[0]}Channel_{ch}")
-                vals.append(v[:4] + [1] + v[5:])
-        else:
-            names.append(fields[0])
-            vals.append(v)
-    if not vals:
-        raise ValueError(f"{path}: no layers found.")
-    a = np.asarray(vals, dtype=np.int64)
-    conv = Conv.create(*a.T, names=names)
-    return Topology(_topo_name(path), tuple(names), conv.to_gemm(), conv)
-
-
-def load_topology(path: str, input_type: str = "conv") -> Topology:
-    """Loads a SCALE-Sim topology CSV; ``input_type`` is ``'conv'`` or ``'gemm'`` (as ``-i``)."""
-    if input_type == "gemm":
-        return load_gemm_csv(path)
-    if input_type == "conv":
-        return load_conv_csv(path)
-    raise ValueError(f"input_type must be 'conv' or 'gemm', got {input_type!r}.")
-
-
-def _topo_name(path: str) -> str:
-    base = os.path.basename(path)
-    return base.rsplit(".", 1)[0] if "." in base else base
-
-
-def shipped_topologies() -> dict:
-    """Names of the topologies shipped as package data -> input type ('conv' or 'gemm')."""
-    root = resources.files("codesign_jax") / "data" / "topologies"
-    out = {}
-    for entry in sorted(root.iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".csv"):
-            stem = entry.name[:-4]
-            out[stem] = "gemm" if stem.endswith("_gemm") else "conv"
-    return out
-
-
-def shipped_topology_path(name: str) -> str:
-    """Filesystem path of a shipped topology (see :func:`shipped_topologies`)."""
-    avail = shipped_topologies()
-    if name not in avail:
-        raise ValueError(f"unknown shipped topology {name!r}; available: {sorted(avail)}.")
-    return str(resources.files("codesign_jax") / "data" / "topologies" / f"{name}.csv")
+    def to_spatial(self) -> dict:
+        """MAESTRO's layers: ``{layer_type: Lowering}`` for the types present, in :data:`LAYER_TYPES`
+        order. Input sizes are ``Y = (out_h - 1) * stride + filt_h`` (``X`` likewise), so MAESTRO's
+        output size is the stored one. Depthwise rows (``groups == channels``) become DSCONV (a
+        channel multiplier ``m = filters / channels`` counts the row ``m`` times); other grouped
+        convolutions one group's CONV counted ``groups`` times; GEMM rows GEMM."""
+        conv, dw = self.kind == 0, (self.kind == 0) & (self.groups == self.channels)
+        Y = (self.out_h - 1) * self.stride + self.filt_h
+        X = (self.out_w - 1) * self.stride + self.filt_w
+        out = {}
+        for lt, mask in (("CONV", conv & ~dw), ("DSCONV", dw), ("GEMM", self.kind == 1)):
+            i = np.flatnonzero(mask)
+            if not i.size:
+                continue
+            if lt == "GEMM":
+                layer = gemm_layer(self.M[i], self.N[i], self.K[i])
+                count = self.repeat[i]
+            elif lt == "DSCONV":
+                layer = dsconv_layer(self.channels[i], self.filt_h[i], self.filt_w[i], Y[i], X[i],
+                                     self.stride[i])
+                count = self.repeat[i] * (self.filters[i] // self.channels[i])
+            else:
+                layer = conv_layer(self.N[i], self.channels[i] // self.groups[i], self.filt_h[i],
+                                   self.filt_w[i], Y[i], X[i], self.stride[i])
+                count = self.repeat[i] * self.groups[i]
+            out[lt] = Lowering(layer, i, count)
+        return out

@@ -13,7 +13,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.networks = ("resnet18", "alexnet")
     # For CSV paths: 'conv' or 'gemm'; '' infers ('gemm' if the file name ends in '_gemm').
     c.input_type = ""
-    # 'systolic': SCALE-Sim-exact report + energy/area (codesign_jax.cost.energy);
+    # 'systolic': SCALE-Sim-exact report + energy/area (codesign_jax.systolic._energy);
     # 'compute': compute cycles only (latency objective only).
     c.model = "systolic"
     # Objective minimized for the best designs: latency | energy | edp | area | a metric name.

@@ -50,8 +50,9 @@ import numpy as np  # noqa: E402
 from jax.sharding import Mesh, PartitionSpec as P  # noqa: E402
 
 import codesign_jax  # noqa: F401,E402  (enables x64)
-from codesign_jax.cost import spatial as sp  # noqa: E402
-from codesign_jax.cost import spatial_grid as spg  # noqa: E402
+from codesign_jax import spatial as sp  # noqa: E402
+from codesign_jax.spatial._model import _LAYER_KEYS, _MODE_ARGS  # noqa: E402
+from codesign_jax.spatial import _grid as spg  # noqa: E402
 
 try:  # jax >= 0.6
     from jax import shard_map as _shard_map  # noqa: E402
@@ -110,7 +111,7 @@ def _fused_fn(df: str, lt: str, n_dev: int, mode: str = "general"):
 
     ``mode``: 'general', 'unit' (the stride-1 graph: only valid when every point has stride 1) or
     'strided' (only valid when no point has stride 1)."""
-    cost = sp.make_spatial_cost(df, lt, block=0, **sp._MODE_ARGS[mode])
+    cost = sp.make_spatial_cost(df, lt, block=0, **_MODE_ARGS[mode])
 
     def per_device(layer, accel):
         blk = lambda t: jax.tree_util.tree_map(lambda a: a.reshape(-1, BLOCK), t)
@@ -159,7 +160,7 @@ def _grid_suite(df: str, lt: str, n_points: int, rng: np.random.Generator, repea
     n_l = max(n_points // GRID_ACCELS, 64)
     layer, _ = _points(4 * n_l, lt, rng)
     ok = (sp.grid_errors(layer, accel, df) == "").all(axis=1)
-    lcols = {k: np.broadcast_to(np.asarray(getattr(layer, k), np.float64), ok.shape)[ok] for k in sp._LAYER_KEYS}
+    lcols = {k: np.broadcast_to(np.asarray(getattr(layer, k), np.float64), ok.shape)[ok] for k in _LAYER_KEYS}
     unit = lcols["stride"] == 1
     lc = 32
     out = {"grid_accelerators": GRID_ACCELS, "grid_distinct_num_pes": int(np.unique(accel.num_pes).size)}
@@ -169,7 +170,7 @@ def _grid_suite(df: str, lt: str, n_points: int, rng: np.random.Generator, repea
             continue
         k = int(mask.sum()) // (lc * n_dev) * (lc * n_dev)
         k = min(k, (int(round(n_l * (0.75 if u else 0.25))) // (lc * n_dev) + 1) * lc * n_dev)
-        sub = sp.SpatialLayer(*(lcols[c][mask][:k] for c in sp._LAYER_KEYS), lt)
+        sub = sp.SpatialLayer(*(lcols[c][mask][:k] for c in _LAYER_KEYS), lt)
         lb, ab, pos, n_sub, _ = spg._grid_inputs(sub, accel, lc, 64)
         assert n_sub == k and lb[0].shape[1] == lc
         wt = np.zeros(ab[0].size)
@@ -186,7 +187,7 @@ def _grid_suite(df: str, lt: str, n_points: int, rng: np.random.Generator, repea
         li, ai = rng.integers(0, k, 64), rng.integers(0, GRID_ACCELS, 64)
         ref = flat(jax.tree_util.tree_map(lambda a: np.asarray(a)[li] if np.ndim(a) else a, sub),
                    jax.tree_util.tree_map(lambda a: np.asarray(a)[ai] if np.ndim(a) else a, accel))
-        api = sp.spatial_cost_grid(sp.SpatialLayer(*(np.asarray(getattr(sub, c))[li] for c in sp._LAYER_KEYS), lt),
+        api = sp.spatial_cost_grid(sp.SpatialLayer(*(np.asarray(getattr(sub, c))[li] for c in _LAYER_KEYS), lt),
                                    jax.tree_util.tree_map(lambda a: np.asarray(a)[ai] if np.ndim(a) else a, accel),
                                    df, validate=False)
         for f in sp.REPORT_FIELDS:

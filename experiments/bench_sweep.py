@@ -20,7 +20,7 @@ import jax
 import numpy as np
 from absl import app, flags
 
-from codesign_jax.cost.systolic import compute_cycles
+from codesign_jax.systolic import compute_cycles
 from codesign_jax.sweep import compute_cycles_cost_fn, sweep, systolic_space
 from codesign_jax.workloads import Gemm
 

@@ -39,10 +39,11 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import codesign_jax  # noqa: E402,F401  (enables x64)
-from codesign_jax.cost.energy import ENERGY_FIELDS, default_energy_table, systolic_energy  # noqa: E402
-from codesign_jax.cost.systolic import REPORT_FIELDS, systolic_metrics  # noqa: E402
+from codesign_jax.systolic import ENERGY_FIELDS, default_energy_table, systolic_energy  # noqa: E402
+from codesign_jax.systolic import REPORT_FIELDS, systolic_metrics  # noqa: E402
 from codesign_jax.hardware import SystolicArray  # noqa: E402
-from codesign_jax.workloads import Gemm, load_topology, shipped_topology_path  # noqa: E402
+from codesign_jax.topology import load_topology, shipped_topology_path  # noqa: E402
+from codesign_jax.workloads import Gemm  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("suite", "systolic", ["systolic", "spatial", "sweep"], "What to benchmark.")

@@ -5,14 +5,14 @@
         --config.objective=latency --config.max_macs=4096 --config.networks="('mobilenetv2',)"
 
 Writes best_designs.{csv,json}, pareto.{csv,json}, pareto.png and summary.json to --workdir.
-Logic lives in ``codesign_jax._sweep_experiment.run``.
+Logic lives in ``codesign_jax.sweep.experiment.run``.
 """
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 import codesign_jax  # noqa: F401  (enables x64)
-from codesign_jax._sweep_experiment import run
+from codesign_jax.sweep.experiment import run
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Sweep configuration file.",
                                           lock_config=True)

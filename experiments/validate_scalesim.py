@@ -18,7 +18,7 @@ from absl import app, flags
 import numpy as np
 
 import codesign_jax  # noqa: F401  (enables x64)
-from codesign_jax.cost.systolic import REPORT_FIELDS, systolic_cost
+from codesign_jax.systolic import REPORT_FIELDS, systolic_cost
 from codesign_jax.hardware import SystolicArray
 from codesign_jax.workloads import Conv, Gemm
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from codesign_jax import scalesim as cli
-from codesign_jax.cost.systolic import (BANDWIDTH_REPORT_FIELDS, COMPUTE_REPORT_FIELDS,
+from codesign_jax.systolic import (BANDWIDTH_REPORT_FIELDS, COMPUTE_REPORT_FIELDS,
                                         DETAILED_REPORT_FIELDS)
 
 from scalesim_ref import CONV_KEYS, DATA, load_rows

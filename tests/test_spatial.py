@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import codesign_jax  # noqa: F401
-from codesign_jax.cost import spatial as sp
-from codesign_jax.cost.spatial_dataflow import DATAFLOWS, parse_dataflow
+from codesign_jax import spatial as sp
+from codesign_jax.spatial._model import _LAYER_KEYS
+from codesign_jax.spatial import DATAFLOWS, parse_dataflow
 
 DATA = pathlib.Path(__file__).parent / "data"
 ROWS = list(csv.DictReader(open(DATA / "maestro_reference.csv")))

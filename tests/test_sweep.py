@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import codesign_jax  # noqa: F401  (x64)
-from codesign_jax._sweep_reduce import pareto_front_np
+from codesign_jax.sweep._reduce import pareto_front_np
 from codesign_jax.sweep import (  # the package re-exports the function `sweep`
     DesignGrid,
     DesignSpace,
@@ -292,7 +292,7 @@ def test_full_systolic_metrics_plug_in():
                               ifmap_sram_kb=[1, 64], bw_mode="USER", bandwidth=[1, 8])
     r = sweep(systolic_cost_fn(), g, space, ["total_cycles", "dram_ifmap_reads"],
                  full=True, chunk_size=16)
-    from codesign_jax.cost.systolic import systolic_metrics
+    from codesign_jax.systolic import systolic_metrics
     v = space.grid.points(np.arange(space.size))
     a = space.build({k: jnp.asarray(x) for k, x in v.items()})
     gg = Gemm(M=g.M[:, None], N=g.N[:, None], K=g.K[:, None],
@@ -391,7 +391,7 @@ def test_design_metrics_are_not_summed_over_layers(problem):
                  top_k=2, chunk_size=256)
     v = space.grid.points(r.topk_index.reshape(-1))
     a = space.build(v)
-    from codesign_jax.cost.energy import default_energy_table, systolic_area_mm2
+    from codesign_jax.systolic import default_energy_table, systolic_area_mm2
     want = systolic_area_mm2(np, a.rows, a.cols, a.ifmap_sram_kb, a.filter_sram_kb,
                              a.ofmap_sram_kb, default_energy_table())
     np.testing.assert_allclose(r.topk_value.reshape(-1), want, rtol=0, atol=0)
@@ -408,7 +408,7 @@ def test_area_budget_is_respected():
     space = systolic_space(rows=[8, 32, 128], cols=[8, 32, 128], ifmap_sram_kb=[64, 512],
                               max_area_mm2=0.5)
     r = sweep(compute_cycles_cost_fn(), g, space, "latency", full=True)
-    from codesign_jax.cost.energy import default_energy_table, systolic_area_mm2
+    from codesign_jax.systolic import default_energy_table, systolic_area_mm2
     v = space.grid.points(np.arange(space.size))
     a = space.build(v)
     area = systolic_area_mm2(np, a.rows, a.cols, a.ifmap_sram_kb, a.filter_sram_kb,
@@ -446,7 +446,7 @@ def _check_experiment_outputs(tmp_path, cfg, summary, objective, pareto):
 
 
 def test_sweep_experiment_tiny_end_to_end(tmp_path):
-    from codesign_jax import _sweep_experiment
+    from codesign_jax.sweep import experiment as _sweep_experiment
 
     cfg = _load_config("sweep_tiny")
     summary = _sweep_experiment.run(cfg, str(tmp_path))
@@ -464,7 +464,7 @@ def test_sweep_experiment_tiny_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_sweep_experiment_full_systolic_model(tmp_path):
-    from codesign_jax import _sweep_experiment
+    from codesign_jax.sweep import experiment as _sweep_experiment
 
     cfg = _load_config("sweep_tiny")
     with cfg.unlocked():
@@ -495,8 +495,8 @@ def test_sweep_experiment_cli(tmp_path):
 
 @pytest.mark.slow  # the spatial model compiles for ~40 s on 2 cores
 def test_spatial_accelerator_axes_plug_in():
-    """The engine is model-agnostic: sweep MAESTRO-style accelerator axes with cost.spatial."""
-    spatial = pytest.importorskip("codesign_jax.cost.spatial")
+    """The engine is model-agnostic: sweep MAESTRO-style accelerator axes with codesign_jax.spatial."""
+    from codesign_jax import spatial
     layers = spatial.conv_layer(K=np.array([64, 16]), C=np.array([64, 32]), R=3, S=3,
                                 Y=np.array([58, 30]), X=np.array([58, 30]))
     layers = spatial.SpatialLayer(*(np.broadcast_to(np.asarray(getattr(layers, f)), (2,))

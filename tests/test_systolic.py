@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesign_jax.cost.systolic import (REPORT_FIELDS, compute_cycles, systolic_cost,
+from codesign_jax.systolic import (REPORT_FIELDS, compute_cycles, systolic_cost,
                                         systolic_metrics)
 from codesign_jax.hardware import SystolicArray
 from codesign_jax.workloads import Gemm

@@ -1,14 +1,14 @@
-"""codesign_jax.cost._systolic_exact.refine_calc against real SCALE-Sim 3.0.0 CALC runs and
+"""codesign_jax.systolic._exact.refine_calc against real SCALE-Sim 3.0.0 CALC runs and
 brute-force ports of the write buffer and the CALC read-buffer epochs."""
 
 import numpy as np
 import pytest
 
-from codesign_jax.cost import _exact_ofmap as XO
-from codesign_jax.cost import _exact_ramps as XR
-from codesign_jax.cost import _exact_reads as XD
-from codesign_jax.cost._systolic_exact import REFINED_FIELDS, refine_calc
-from codesign_jax.cost.systolic import systolic_metrics
+from codesign_jax.systolic import _exact_ofmap as XO
+from codesign_jax.systolic import _exact_ramps as XR
+from codesign_jax.systolic import _exact_reads as XD
+from codesign_jax.systolic._exact import REFINED_FIELDS, refine_calc
+from codesign_jax.systolic import systolic_metrics
 from codesign_jax.hardware import SystolicArray
 from codesign_jax.workloads import Conv, Gemm
 
@@ -233,7 +233,7 @@ def test_conv_ifmap_pass_matches_operand_matrix(df):
 
 def test_resnet18_cli_scale_is_fast():
     import time
-    from codesign_jax.workloads import shipped_topology_path, load_topology
+    from codesign_jax.topology import load_topology, shipped_topology_path
     g = load_topology(shipped_topology_path("resnet18")).gemm
     for R, kb in ((32, 64), (8, 1)):
         a = SystolicArray.create(R, R, "os", kb, kb, kb, "CALC")

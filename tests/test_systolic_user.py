@@ -14,8 +14,8 @@ loop must agree exactly.
 import numpy as np
 import pytest
 
-from codesign_jax.cost import _systolic_user as U
-from codesign_jax.cost import systolic as S
+from codesign_jax.systolic import _user as U
+from codesign_jax.systolic import _model as S
 from scalesim_ref import batch, load_rows, ref
 
 
@@ -136,8 +136,8 @@ def test_ofmap_write_buffer_exact():
 
 def test_ofmap_arrivals_match_exact_module():
     """OfmapArrivals (xp, float) agrees with _systolic_exact._stream_row (int64 numpy)."""
-    from codesign_jax.cost import _exact_ramps as XR
-    from codesign_jax.cost._systolic_user_scan import OfmapArrivals
+    from codesign_jax.systolic import _exact_ramps as XR
+    from codesign_jax.systolic._user_scan import OfmapArrivals
     rows = [r for r in load_rows("scalesim_user_extra.csv") if r["bw_mode"] == "USER"][::7]
     g, a = batch(rows)
     q = build_q(np, g, a)

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesign_jax.workloads import (Conv, Gemm, load_topology, shipped_topologies,
-                                    shipped_topology_path)
+from codesign_jax.topology import load_topology, shipped_topologies, shipped_topology_path
+from codesign_jax.workloads import Conv, Gemm
 
 
 def _im2col_addresses(H, W, Fh, Fw, C, s):

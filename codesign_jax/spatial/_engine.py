@@ -13,7 +13,7 @@ Files cited below are under maestro-project/maestro@4eb08d1 ``cost-model/include
 
 from __future__ import annotations
 
-from codesign_jax.cost.spatial_dataflow import Dataflow
+from codesign_jax.spatial._dataflow import Dataflow
 
 L2_ENERGY = 18.61  # x MAC energy per L2 access: base/BASE_constants.hpp l2_energy_multiplier
 L1_ENERGY = 1.68  # x MAC energy per L1 access: base/BASE_constants.hpp l1_energy_multiplier

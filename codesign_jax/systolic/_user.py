@@ -52,8 +52,8 @@ tests/data; every cycle mismatch left is such a convolution).
 
 from __future__ import annotations
 
-from codesign_jax.cost import _static
-from codesign_jax.cost._systolic_user_scan import (OfmapArrivals, _Stationary, _Stream,
+from codesign_jax.systolic import _static
+from codesign_jax.systolic._user_scan import (OfmapArrivals, _Stationary, _Stream,
                                                    final_flush, read_buffer_events)
 
 __all__ = ["user_mode_fields", "USER_Q_KEYS"]

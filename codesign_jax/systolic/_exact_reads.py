@@ -1,14 +1,14 @@
 """CALC-mode read buffers (``memory/read_buffer_estimate_bw.py``): epoch de-duplication of the
 filter and convolution ifmap streams.
 
-See item 2 of the :mod:`codesign_jax.cost._systolic_exact` docstring.
+See item 2 of the :mod:`codesign_jax.systolic._exact` docstring.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from codesign_jax.cost._exact_ramps import _I, _cdiv
+from codesign_jax.systolic._exact_ramps import _I, _cdiv
 
 
 # ----------------------------------------------------------------------------------------------

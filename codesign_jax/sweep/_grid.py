@@ -17,12 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from codesign_jax.cost.energy import (
-    EnergyTable,
-    default_energy_table,
-    systolic_area_mm2,
-)
 from codesign_jax.hardware import SystolicArray
+from codesign_jax.systolic import EnergyTable, default_energy_table, systolic_area_mm2
 
 __all__ = ["DesignGrid", "DesignSpace", "systolic_space"]
 
@@ -140,7 +136,7 @@ def systolic_space(rows, cols, dataflow=("os", "ws", "is"), ifmap_sram_kb=1024,
     Args:
       max_macs, min_macs: optional bounds on ``rows * cols`` (PEs); designs outside are
         infeasible (objective ``+inf``), as in AIRCHITECT case study 1 (MAC budget).
-      max_area_mm2: optional area budget (mm^2, :func:`~codesign_jax.cost.energy.
+      max_area_mm2: optional area budget (mm^2, :func:`~codesign_jax.systolic._energy.
         systolic_area_mm2`: PEs + the three SRAMs).
       energy_table: unit areas for ``area_mm2`` (default: the cited defaults).
 

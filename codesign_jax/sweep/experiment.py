@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from codesign_jax.hardware import BW_MODES, DATAFLOWS
-from codesign_jax.sweep import (  # the package re-exports the function `sweep`
+from codesign_jax.sweep import (
     DesignSpace,
     SweepResult,
     compute_cycles_cost_fn,
@@ -29,12 +29,8 @@ from codesign_jax.sweep import (  # the package re-exports the function `sweep`
     systolic_energy_cost_fn,
     systolic_space,
 )
-from codesign_jax.workloads import (
-    Gemm,
-    load_topology,
-    shipped_topologies,
-    shipped_topology_path,
-)
+from codesign_jax.topology import load_topology, shipped_topologies, shipped_topology_path, topology_kind
+from codesign_jax.workloads import Gemm
 
 __all__ = ["load_networks", "run", "space_from_config"]
 
@@ -47,7 +43,8 @@ def load_networks(networks, input_type: str = "") -> tuple[list[str], Gemm, np.n
     """``(names, layers, segment_ids)``: all networks' layers concatenated, one segment each.
 
     ``networks``: shipped topology names or SCALE-Sim CSV paths. ``input_type``: 'conv' /
-    'gemm' for paths, '' to infer ('gemm' if the file stem ends in '_gemm').
+    'gemm' for paths, '' to infer (from the header's column names, else 'gemm' if the file stem
+    ends in '_gemm').
     """
     if isinstance(networks, str):
         networks = [networks]
@@ -59,8 +56,8 @@ def load_networks(networks, input_type: str = "") -> tuple[list[str], Gemm, np.n
         if net in shipped:
             topo = load_topology(shipped_topology_path(net), shipped[net])
         elif os.path.isfile(net):
-            kind = input_type or ("gemm" if os.path.basename(net).rsplit(".", 1)[0].endswith(
-                "_gemm") else "conv")
+            kind = input_type or topology_kind(net) or (
+                "gemm" if os.path.basename(net).rsplit(".", 1)[0].endswith("_gemm") else "conv")
             topo = load_topology(net, kind)
         else:
             raise ValueError(f"config.networks[{i}]={net!r} is neither a shipped topology "

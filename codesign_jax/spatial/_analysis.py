@@ -27,7 +27,7 @@ import itertools
 import math
 from typing import Any
 
-from codesign_jax.cost.spatial_engine import TENSORS, _and, _Case, _states
+from codesign_jax.spatial._engine import TENSORS, _and, _Case, _states
 
 _INF = math.inf
 

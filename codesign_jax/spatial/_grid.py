@@ -5,7 +5,7 @@ grouped by ``num_pes`` on the host into tiles, and in each (layers x accelerator
 num_pes part of MAESTRO's analysis -- about three quarters of the ops -- runs once per layer at
 shape ``[Lc, 1]`` and only the NoC / off-chip bandwidth part per pair at ``[Lc, Ac]``
 (``spatial_sym.SymOps.lower_all`` materialises the ``[Lc, 1]`` values so XLA does not recompute
-them per pair). Results are bit-identical to :func:`codesign_jax.cost.spatial.spatial_cost`.
+them per pair). Results are bit-identical to :func:`codesign_jax.spatial._model.spatial_cost`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from codesign_jax.cost.spatial import (_ACCEL_KEYS, _LAYER_KEYS, _MODE_ARGS, LAYER_TYPES, REPORT_FIELDS,
-                                       SpatialAccelerator, SpatialLayer, SpatialReport, _stride_groups,
-                                       _value_errors, check_spatial, make_spatial_cost)
-from codesign_jax.cost.spatial_dataflow import Dataflow, get_dataflow
+from codesign_jax.hardware import SpatialAccelerator
+from codesign_jax.spatial._check import _stride_groups, _value_errors, check_spatial
+from codesign_jax.spatial._dataflow import Dataflow, get_dataflow
+from codesign_jax.spatial._model import (_ACCEL_KEYS, _LAYER_KEYS, _MODE_ARGS, REPORT_FIELDS, SpatialReport,
+                                         make_spatial_cost)
+from codesign_jax.workloads import LAYER_TYPES, SpatialLayer
 
 
 def _grid_block_fn(df: Dataflow, layer_type: str, mode: str):
@@ -167,5 +169,3 @@ def spatial_cost_grid(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: 
                 out[k][r] = c
     return SpatialReport(**out)
 
-
-__all__ = ["spatial_cost_grid", "grid_errors"]

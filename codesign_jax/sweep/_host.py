@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from codesign_jax._sweep_reduce import NO_INDEX, pareto_front_np
+from codesign_jax.sweep._reduce import NO_INDEX, pareto_front_np
 
 __all__ = ["Progress", "front_refs", "merge_front"]
 

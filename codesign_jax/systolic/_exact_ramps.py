@@ -1,6 +1,6 @@
 """Fold geometry and skewed demand ramps of SCALE-Sim's systolic fold schedule (NumPy, host side).
 
-Used by the exact CALC-mode refinement; see :mod:`codesign_jax.cost._systolic_exact`.
+Used by the exact CALC-mode refinement; see :mod:`codesign_jax.systolic._exact`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """CALC-mode OFMAP write buffer (``memory/write_buffer.py``): closed form and line-level events.
 
-See item 1 of the :mod:`codesign_jax.cost._systolic_exact` docstring.
+See item 1 of the :mod:`codesign_jax.systolic._exact` docstring.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from codesign_jax.cost._exact_ramps import _I, _cdiv, _stream_row
+from codesign_jax.systolic._exact_ramps import _I, _cdiv, _stream_row
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Host-side exact refinement of SCALE-Sim 3.0.0 CALC-mode DRAM numbers (NumPy).
 
-:func:`codesign_jax.cost.systolic.systolic_metrics` is a closed form; two CALC-mode memory
+:func:`codesign_jax.systolic._model.systolic_metrics` is a closed form; two CALC-mode memory
 behaviours are history dependent and only approximated there. :func:`refine_calc` recomputes them
 exactly on the host for the CALC points of a batch:
 
@@ -40,9 +40,9 @@ import warnings
 
 import numpy as np
 
-from codesign_jax.cost._exact_ofmap import _ofmap_closed, _ofmap_events
-from codesign_jax.cost._exact_ramps import _I, _Layout, _fold_row, _ramp_spec, _stream_row
-from codesign_jax.cost._exact_reads import _canon_stride, _conv_ifmap_exact, _os_filter_target
+from codesign_jax.systolic._exact_ofmap import _ofmap_closed, _ofmap_events
+from codesign_jax.systolic._exact_ramps import _I, _Layout, _fold_row, _ramp_spec, _stream_row
+from codesign_jax.systolic._exact_reads import _canon_stride, _conv_ifmap_exact, _os_filter_target
 
 __all__ = ["refine_calc", "REFINED_FIELDS"]
 

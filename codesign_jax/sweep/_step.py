@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 from jax.sharding import PartitionSpec as P
 
-from codesign_jax import _sweep_reduce as red
-from codesign_jax._sweep_grid import DesignSpace
+from codesign_jax.sweep import _reduce as red
+from codesign_jax.sweep._grid import DesignSpace
 
 AXIS = "d"
 

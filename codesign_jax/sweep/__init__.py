@@ -1,0 +1,40 @@
+"""Design-space sweeps: every (workload, design) point of a lazy grid, in bounded memory.
+
+* ``_grid``: design spaces (lazy Cartesian grids decoded from flat indices; ``systolic_space``);
+* ``_objectives``: objectives and ready-made cost functions;
+* ``_step``: the jitted, sharded chunk step; ``_reduce``: streaming argmin / top-k / Pareto merges;
+* ``_host``: progress and the exact host-side Pareto merge; ``_engine``: :func:`sweep` itself;
+* ``experiment``: the user-facing networks x systolic-grid study (``experiments/sweep.py``).
+"""
+
+from codesign_jax.sweep._engine import evaluate_points
+from codesign_jax.sweep._engine import sweep
+from codesign_jax.sweep._grid import DesignGrid
+from codesign_jax.sweep._grid import DesignSpace
+from codesign_jax.sweep._grid import systolic_space
+from codesign_jax.sweep._objectives import BUILTIN_OBJECTIVES
+from codesign_jax.sweep._objectives import compute_cycles_cost_fn
+from codesign_jax.sweep._objectives import resolve_objectives
+from codesign_jax.sweep._objectives import systolic_cost_fn
+from codesign_jax.sweep._objectives import systolic_energy_cost_fn
+from codesign_jax.sweep._reduce import NO_INDEX
+from codesign_jax.sweep._reduce import pareto_front_np
+from codesign_jax.sweep._result import SweepResult
+from codesign_jax.sweep._result import SweepStats
+
+__all__ = [
+    "BUILTIN_OBJECTIVES",
+    "DesignGrid",
+    "DesignSpace",
+    "NO_INDEX",
+    "SweepResult",
+    "SweepStats",
+    "compute_cycles_cost_fn",
+    "evaluate_points",
+    "pareto_front_np",
+    "resolve_objectives",
+    "sweep",
+    "systolic_cost_fn",
+    "systolic_energy_cost_fn",
+    "systolic_space",
+]
