@@ -7,16 +7,12 @@
   per-channel expansion of depthwise layers) and :meth:`LayerTable.to_spatial` (MAESTRO's
   ``K, C, R, S, Y, X`` layers, CONV / DSCONV / GEMM).
 * :class:`Gemm` is the systolic model's input (SCALE-Sim's operand matrices), :class:`Conv` a
-  SCALE-Sim topology conv row (lowered to :class:`Gemm` exactly as SCALE-Sim 3.0.0 does,
-  ``scalesim/topology_utils.py: topologies.topo_calc_hyperparams`` and
-  ``scalesim/compute/operand_matrix.py``):
-
-  * ``M`` = ofmap pixels per filter = ``E_h * E_w`` with ``E = ceil((I - F + s) / s)``,
-  * ``N`` = number of filters,
-  * ``K`` = conv window = ``F_h * F_w * C``.
-
-  A GEMM topology row ``(M, N, K)`` is itself loaded by SCALE-Sim as a conv with ifmap ``M x K``,
-  filter ``1 x K``, one channel, ``N`` filters and stride 1 (``topologies.load_arrays_gemm``).
+  SCALE-Sim topology conv row, lowered to :class:`Gemm` exactly as SCALE-Sim 3.0.0 does
+  (``scalesim/topology_utils.py: topologies.topo_calc_hyperparams``,
+  ``scalesim/compute/operand_matrix.py``): ``M = E_h * E_w`` ofmap pixels with
+  ``E = ceil((I - F + s) / s)``, ``N`` filters, ``K = F_h * F_w * C``. A GEMM topology row is
+  loaded by SCALE-Sim as a 1-channel ``M x K`` ifmap under a ``1 x K`` filter
+  (``topologies.load_arrays_gemm``).
 * :class:`SpatialLayer` is the spatial model's input (MAESTRO's dimensions, input sizes).
 
 SCALE-Sim topology files are read by :mod:`codesign_jax.topology`.
@@ -363,8 +359,8 @@ class LayerTable:
         """SCALE-Sim topology conv rows (padded ifmap sizes; ``out = ceil((I - F + s) / s)``,
         ``topo_calc_hyperparams``). A depthwise row (``DP`` in its name in SCALE-Sim) runs
         ``num_filters`` filters on each channel separately: ``groups = channels``."""
-        ih, iw, fh, fw, s, c, k = (np.asarray(v) for v in (ifmap_h, ifmap_w, filt_h, filt_w, stride,
-                                                             channels, num_filters))
+        ih, iw, fh, fw, s, c, k = map(np.asarray, (ifmap_h, ifmap_w, filt_h, filt_w, stride, channels,
+                                                     num_filters))
         dw = np.asarray(depthwise, bool)
         return cls._make(names, kind=0, in_h=ih, in_w=iw, pad_h=0, pad_w=0,
                          out_h=-(-(ih - fh + s) // s), out_w=-(-(iw - fw + s) // s), filt_h=fh,
@@ -389,7 +385,7 @@ class LayerTable:
                    **{k: np.concatenate([getattr(t, k) for t in tables]) for k in _TABLE_FIELDS})
 
     def select(self, rows) -> "LayerTable":
-        """The rows ``rows`` (an int index array or a boolean mask) as a new table."""
+        """The rows ``rows`` (int index array or boolean mask) as a new table."""
         idx = np.arange(len(self))[np.asarray(rows)]
         return self.replace(names=tuple(self.names[i] for i in idx) if self.names else (),
                             **{k: getattr(self, k)[idx] for k in _TABLE_FIELDS})

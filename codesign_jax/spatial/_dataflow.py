@@ -3,7 +3,7 @@
 A dataflow is a tuple of directives (``SpatialMap(size, ofs) D``, ``TemporalMap(size, ofs) D``,
 ``Cluster(size, P)``), exactly as written in a MAESTRO mapping file (maestro-project/maestro,
 ``DFSL_parser.hpp``). Sizes and offsets are integers or ``Sz(D)`` (the layer's size of dimension D).
-The engine in ``spatial_engine.py`` turns any such table into iteration cases, so adding a dataflow
+The engine in ``_engine.py`` turns any such table into iteration cases, so adding a dataflow
 never touches the engine: ``DATAFLOWS['mine'] = parse_dataflow(text, 'mine')``.
 """
 

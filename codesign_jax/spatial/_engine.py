@@ -4,8 +4,8 @@ Written once against an op set (``ops``): every quantity is an array over the ba
 accelerators, broadcast). :func:`build_levels` does MAESTRO's cluster analysis, :func:`_states` the
 Init / Steady / Edge states of each directive (``DFA_iteration-analysis.hpp``) and :class:`_Case` the
 traffic / partial-sum volumes of one iteration case (``CA_reuse-analysis.hpp``);
-``spatial_analysis.analyze`` sums them over the cases. The model runs them over
-``spatial_sym.SymOps`` (interned, statically folded values on numpy or jax.numpy); ``check_spatial``
+``_analysis.analyze`` sums them over the cases. The model runs them over
+``_sym.SymOps`` (interned, statically folded values on numpy or jax.numpy); ``check_spatial``
 uses the plain :class:`_Ops`. Integer arithmetic is done exactly in float64 (all counts < 2**52).
 
 Files cited below are under maestro-project/maestro@4eb08d1 ``cost-model/include``.

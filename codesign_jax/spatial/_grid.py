@@ -4,7 +4,7 @@ Every layer on every accelerator, faster than a flat batch of the same pairs: ac
 grouped by ``num_pes`` on the host into tiles, and in each (layers x accelerators) tile the layer /
 num_pes part of MAESTRO's analysis -- about three quarters of the ops -- runs once per layer at
 shape ``[Lc, 1]`` and only the NoC / off-chip bandwidth part per pair at ``[Lc, Ac]``
-(``spatial_sym.SymOps.lower_all`` materialises the ``[Lc, 1]`` values so XLA does not recompute
+(``_sym.SymOps.lower_all`` materialises the ``[Lc, 1]`` values so XLA does not recompute
 them per pair). Results are bit-identical to :func:`codesign_jax.spatial._model.spatial_cost`.
 """
 

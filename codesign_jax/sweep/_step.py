@@ -4,7 +4,7 @@ One compiled function per sweep evaluates ``S`` workloads (or networks) against 
 ``chunk`` consecutive flat design indices ``[start, start + chunk)``. The chunk is split evenly
 over the mesh axis ``'d'`` with :func:`jax.shard_map`: device ``i`` takes indices
 ``start + i*c + arange(c)``, ``c = chunk / n_devices``. Per-device partial reductions are
-all-gathered along the device axis and merged (exactly, see ``_sweep_reduce``) with the carry.
+all-gathered along the device axis and merged (exactly, see ``_reduce``) with the carry.
 Indices ``>= n_designs`` (the last, partial chunk) are masked to ``+inf``, never recompiled.
 """
 

@@ -21,8 +21,8 @@ larger than E, the im2col overlap makes the count history-dependent; the closed 
 distinct word once per pass. The ofmap write buffer (``memory/write_buffer.py``) drains half its
 capacity whenever it is more than half full; when the layer's ofmap fits in half the buffer the
 drain timing is exact, otherwise :func:`_ofmap_drain` gives the steady state. Both residuals are
-resolved exactly on the host by ``systolic_cost(..., exact=True)`` (``_systolic_exact.py``), and
-USER bandwidth mode runs the recurrence in ``_systolic_user*.py``.
+resolved exactly on the host by ``systolic_cost(..., exact=True)`` (``_exact.py``), and
+USER bandwidth mode runs the recurrence in ``_user*.py``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ In USER mode (``InterfaceBandwidth: USER``) SCALE-Sim runs the ifmap/filter SRAM
   ``i + stalls so far``; the array waits for the slowest operand. So a stall-bound layer ends when
   the longer prefetch chain ends (plus the demand lines after its last prefetch).
 
-The window walk is simulated exactly (``_systolic_user_scan.read_buffer_events``): a recurrence
+The window walk is simulated exactly (``_user_scan.read_buffer_events``): a recurrence
 over *miss lines* carrying each operand's fold/line cursor, window start ``s`` (mod ``n``) and
 prefetch count ``k``, plus the stall total. Within a fold the demanded ranks are monotone
 (streaming operand: forward along its block's anti-diagonals; stationary operand: backward one row
@@ -34,7 +34,7 @@ array stalls by the slowest operand. Prefetch counts, hence DRAM reads, start an
 for every GEMM row of the reference data.
 
 The OFMAP write buffer (``memory/write_buffer.py``) runs in the same recurrence (see
-``_systolic_user_scan`` doc): drains of ``ceil(D/bw)`` trace lines (``D = size - ceil(size/2)``,
+``_user_scan`` doc): drains of ``ceil(D/bw)`` trace lines (``D = size - ceil(size/2)``,
 ``bw`` = cfg ``Bandwidth``) are triggered at the first write with occupancy ``> D`` at a cycle
 ``>= drain_end_cycle``; a write that fills the buffer while a drain is in progress stalls the
 array until ``drain_end_cycle`` (the line's stall is the max of the ifmap, filter and ofmap
@@ -136,7 +136,7 @@ def user_mode_fields(xp, q: dict) -> dict:
     if xp.__name__ == "numpy" and bool(xp.any(st["wovf"])):
         import warnings
         warnings.warn("user_mode_fields: more pending OFMAP drain segments than tracked "
-                      "(_systolic_user_scan._NSLOT); OFMAP write counts may be off")
+                      "(_user_scan._NSLOT); OFMAP write counts may be off")
 
     def dram(b, k, bw, Vpad):
         nl_a = xp.minimum(xp.ceil(b["A"] / bw), xp.ceil(Vpad / bw))   # prefetch_active_buffer

@@ -1,4 +1,4 @@
-"""Exact event recurrence of SCALE-Sim 3.0.0's USER-mode read buffers (see _systolic_user doc).
+"""Exact event recurrence of SCALE-Sim 3.0.0's USER-mode read buffers (see _user doc).
 
 The loop runs over *miss lines*: demand lines at which the ifmap or filter read buffer calls
 ``read_buffer.new_prefetch``. Between two such lines nothing that SCALE-Sim reports changes
@@ -11,7 +11,7 @@ the demand-line cursor, the window start ``s`` (set index, mod ``n``) and the pr
 The OFMAP write buffer (``memory/write_buffer.py``) rides in the same loop: its events are the
 demand lines at which ``service_writes`` triggers a drain (``empty_drain_buf``) or stalls on a
 full buffer; the next one follows in closed form from the write arrival count
-(:class:`OfmapArrivals`, the xp twin of ``_systolic_exact._fold_cum`` / ``_stream_row``) and the
+(:class:`OfmapArrivals`, the xp twin of ``_exact._fold_cum`` / ``_stream_row``) and the
 current stall total, so read misses, drains and write stalls are processed in line order with the
 per-line stall ``max(ifmap, filter, ofmap)`` of ``service_memory_requests``.
 
@@ -172,7 +172,7 @@ def _chain_out(xp, c, k, m, per):
 class OfmapArrivals:
     """Real OFMAP writes per global demand line (systolic_compute_*.create_ofmap_demand_mat:
     os (T-1)-row prefix + flipped R x C, ws/is (2R-1)-row prefix + T x C, skewed; folds column
-    fold outer, row fold inner). xp twin of _systolic_exact._ramp_spec("ofmap") / _fold_cum /
+    fold outer, row fold inner). xp twin of _exact._ramp_spec("ofmap") / _fold_cum /
     _stream_row, in float64."""
 
     def __init__(self, xp, is_os, R, C, T, Sr, fr, fc, ru_l, cu_l, L, F):
@@ -201,7 +201,7 @@ class OfmapArrivals:
         return jc * self.C * self.colsum + jr * cu * h0 + infold
 
     def row(self, e):
-        """Global demand line of the e-th (1-based) real write: _systolic_exact._stream_row
+        """Global demand line of the e-th (1-based) real write: _exact._stream_row
         (fold by division) with _fold_row's ramp inverse in closed form (sqrt + one-step fixes)."""
         xp = self.xp
         sel = lambda a, b: _sel_static(xp, self.is_os, a, b)

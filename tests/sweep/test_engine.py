@@ -29,7 +29,7 @@ from codesign_jax.sweep import (  # the package re-exports the function `sweep`
 )
 from codesign_jax.workloads import Gemm
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def ref_cycles(M, N, K, R, C, df):
@@ -309,10 +309,10 @@ _DEVICE_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     import jax
     sys.path.insert(0, {tests!r})
-    from test_sweep import device_case
+    from test_engine import device_case
     assert len(jax.devices()) == {n}, jax.devices()
     r = device_case()
-    np.savez({out!r}, **{{k: v for k, v in __import__('test_sweep').result_arrays(r).items()}},
+    np.savez({out!r}, **{{k: v for k, v in __import__('test_engine').result_arrays(r).items()}},
              n_devices=r.stats.n_devices, compiles=r.stats.compiles)
 """)
 
@@ -342,7 +342,7 @@ def _run_devices(n, tmp_path):
     out = str(tmp_path / f"dev{n}.npz")
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}",
                JAX_PLATFORMS="cpu")
-    code = _DEVICE_SCRIPT.format(tests=os.path.join(ROOT, "tests"), n=n, out=out)
+    code = _DEVICE_SCRIPT.format(tests=os.path.join(ROOT, "tests", "sweep"), n=n, out=out)
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT, timeout=300)
     return dict(np.load(out))
 
@@ -446,14 +446,14 @@ def _check_experiment_outputs(tmp_path, cfg, summary, objective, pareto):
 
 
 def test_sweep_experiment_tiny_end_to_end(tmp_path):
-    from codesign_jax.sweep import experiment as _sweep_experiment
+    from codesign_jax.sweep import experiment
 
     cfg = _load_config("sweep_tiny")
-    summary = _sweep_experiment.run(cfg, str(tmp_path))
+    summary = experiment.run(cfg, str(tmp_path))
     best = _check_experiment_outputs(tmp_path, cfg, summary, "latency", cfg.pareto_objectives)
     # brute force: network latency of every design under the MAC budget
-    _names, layers, seg = _sweep_experiment.load_networks(cfg.networks)
-    space = _sweep_experiment.space_from_config(cfg)
+    _names, layers, seg = experiment.load_networks(cfg.networks)
+    space = experiment.space_from_config(cfg)
     v = space.grid.points(np.arange(space.size))
     lat = [sum(ref_cycles(int(layers.M[i]), int(layers.N[i]), int(layers.K[i]),
                           int(v["rows"][d]), int(v["cols"][d]), int(v["dataflow"][d]))
@@ -464,13 +464,13 @@ def test_sweep_experiment_tiny_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_sweep_experiment_full_systolic_model(tmp_path):
-    from codesign_jax.sweep import experiment as _sweep_experiment
+    from codesign_jax.sweep import experiment
 
     cfg = _load_config("sweep_tiny")
     with cfg.unlocked():
         cfg.model, cfg.objective = "systolic", "edp"
         cfg.pareto_objectives = ("latency", "energy", "area")
-    summary = _sweep_experiment.run(cfg, str(tmp_path))
+    summary = experiment.run(cfg, str(tmp_path))
     best = _check_experiment_outputs(tmp_path, cfg, summary, "edp", cfg.pareto_objectives)
     assert best[0]["edp"] == best[0]["latency"] * best[0]["energy"]
 

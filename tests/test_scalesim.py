@@ -112,6 +112,22 @@ def test_bad_topology_leaves_no_reports(tmp_path, capsys):
     assert not any(p.suffix == ".csv" for p in out.rglob("*")) if out.exists() else True
 
 
+def test_conv_topology_with_gemm_flag_exits_2(tmp_path, capsys):
+    """A conv topology read with -i gemm would take M, N, K from the ifmap and filter sizes."""
+    topo = tmp_path / "conv_topology.csv"
+    topo.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+                    "Num Filter, Strides,\nconv1, 56, 56, 3, 3, 64, 64, 1,\n")
+    out = tmp_path / "out"
+    assert cli.main(["-t", str(topo), "-i", "gemm", "-p", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "conv_topology.csv" in err and "IFMAP Height" in err and "run with -i conv" in err
+    assert not out.exists() or not any(p.suffix == ".csv" for p in out.rglob("*"))
+    result = subprocess.run([sys.executable, "-m", "codesign_jax.scalesim", "-t", str(topo), "-i", "gemm",
+                             "-p", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "run with -i conv" in result.stderr
+    assert not out.exists() or not any(p.suffix == ".csv" for p in out.rglob("*"))
+
+
 def test_reports_replace_atomically(tmp_path):
     # a second run overwrites complete files; no temporary directories are left behind
     for _ in range(2):

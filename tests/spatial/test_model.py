@@ -13,7 +13,7 @@ from codesign_jax import spatial as sp
 from codesign_jax.spatial._model import _LAYER_KEYS
 from codesign_jax.spatial import DATAFLOWS, parse_dataflow
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).parents[1] / "data"
 ROWS = list(csv.DictReader(open(DATA / "maestro_reference.csv")))
 EXACT = ["runtime_cycles", "num_macs_top"] + [f"{t}_{lv}_{a}" for t in ("input", "filter", "output")
                                                 for lv in ("l1", "l2") for a in ("read", "write", "size_req")]

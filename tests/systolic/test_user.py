@@ -1,9 +1,9 @@
-"""USER-bandwidth-mode model (codesign_jax/cost/_systolic_user.py) against real SCALE-Sim 3.0.0.
+"""USER-bandwidth-mode model (codesign_jax/systolic/_user.py) against real SCALE-Sim 3.0.0.
 
 Rows: the 13 ``stall_user`` rows of scalesim_reference.csv and scalesim_user_extra.csv (550
 small USER-mode runs: os/ws/is, GEMM and conv, 1-64 KB SRAMs, bandwidth 1-32, arrays 4x4-64x64;
 rows w000-w149 and x000-x099 draw the OFMAP SRAM size independently and were held out while the
-write-buffer model was written). The window recurrence (_systolic_user_scan.read_buffer_events) makes prefetch
+write-buffer model was written). The window recurrence (_user_scan.read_buffer_events) makes prefetch
 counts exact and, with the OFMAP write-buffer events in the same loop, total/stall cycles, OFMAP
 DRAM start/stop/writes and SRAM start/stop are exact on every row whose read side is exact (the
 misses are convolution ifmaps whose im2col duplicates hit in other sets). Fields are asserted at
@@ -135,7 +135,7 @@ def test_ofmap_write_buffer_exact():
 
 
 def test_ofmap_arrivals_match_exact_module():
-    """OfmapArrivals (xp, float) agrees with _systolic_exact._stream_row (int64 numpy)."""
+    """OfmapArrivals (xp, float) agrees with _exact._stream_row (int64 numpy)."""
     from codesign_jax.systolic import _exact_ramps as XR
     from codesign_jax.systolic._user_scan import OfmapArrivals
     rows = [r for r in load_rows("scalesim_user_extra.csv") if r["bw_mode"] == "USER"][::7]
