@@ -252,9 +252,11 @@ def _sweep_block(dev: _Device, res: _Results, workloads, lay: _Layout, lo: int, 
     if res.overall is not None:
         carry["overall"] = res.overall
     row0 = put(np.int64(lo))
+    empty_refs = put(res.empty_refs)  # sent once: the references change only with a Pareto front
     for start in range(0, plan.n_designs, plan.chunk):
         start_dev = put(np.int64(start))
-        carry, out = dev.step(carry, start_dev, row0, wl, seg, grid, put(res.refs(lo)))
+        refs = put(res.refs(lo)) if res.fronts is not None else empty_refs
+        carry, out = dev.step(carry, start_dev, row0, wl, seg, grid, refs)
         full_chunk = lambda: dev.full_objectives(start_dev, row0, wl, seg, grid, res.empty_refs)
         res.merge_chunk(lo, start, out, full_chunk, plan.pareto_cap)
         jax.block_until_ready(carry)
