@@ -136,6 +136,18 @@ def _records(net_names, space, net_ids, index, values: dict, rank=None) -> list:
     return rows
 
 
+#: Units of the built-in objectives and report metrics, for axis labels.
+_UNITS = {"latency": "cycles", "total_cycles": "cycles", "energy": "pJ", "total_energy_pj": "pJ",
+          "edp": "pJ x cycles", "edp_pj_cycles": "pJ x cycles", "area": "mm^2", "area_mm2": "mm^2",
+          "pes": "PEs", "static_energy_pj": "pJ"}
+
+
+def _axis_label(name: str) -> str:
+    """``'latency (cycles)'``: the objective and its unit (the bare name for unknown metrics)."""
+    unit = _UNITS.get(name)
+    return f"{name} ({unit})" if unit else name
+
+
 def _plot(path: str, res: SweepResult, net_names, best: dict | None, objective: str):
     import matplotlib
 
@@ -161,8 +173,8 @@ def _plot(path: str, res: SweepResult, net_names, best: dict | None, objective: 
                     markeredgecolor="k", label=f"{name} best {objective}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
+    ax.set_xlabel(_axis_label(a))
+    ax.set_ylabel(_axis_label(b))
     ax.set_title("Pareto fronts" + (f" (3rd objective: {res.pareto_names[2]})"
                                     if len(res.pareto_names) > 2 else ""))
     ax.grid(True, which="both", alpha=0.3)
