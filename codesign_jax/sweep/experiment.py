@@ -16,6 +16,7 @@ import json
 import os
 from typing import Any
 
+import jax
 import numpy as np
 
 from codesign_jax.hardware import BW_MODES, DATAFLOWS
@@ -107,6 +108,8 @@ def _describe(space: DesignSpace, index: np.ndarray) -> dict:
 
 
 def _write(workdir: str, stem: str, rows: list[dict], extra: dict | None = None):
+    if jax.process_index() != 0:  # a multi-process sweep: process 0 writes the outputs
+        return
     if rows:
         with open(os.path.join(workdir, stem + ".csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -185,8 +188,14 @@ def _plot(path: str, res: SweepResult, net_names, best: dict | None, objective: 
 
 
 def run(config, workdir: str) -> dict[str, Any]:
-    """Runs the sweep of ``config`` (see ``configs/sweep_default.py``); returns the summary."""
-    os.makedirs(workdir, exist_ok=True)
+    """Runs the sweep of ``config`` (see ``configs/sweep_default.py``); returns the summary.
+
+    Under ``jax.distributed`` (see :func:`codesign_jax.sweep.initialize_distributed`) every process
+    runs this with the same config, evaluates its share of the design chunks, and process 0 writes
+    the outputs (identical to a single-process run)."""
+    writer = jax.process_index() == 0
+    if writer:
+        os.makedirs(workdir, exist_ok=True)
     net_names, layers, seg = load_networks(list(config.networks), config.input_type)
     space = space_from_config(config)
     cost = _cost_fn(config.model)
@@ -217,6 +226,8 @@ def run(config, workdir: str) -> dict[str, Any]:
         "device": st.device, "n_devices": st.n_devices, "chunk_size": st.chunk_size,
         "objective": config.objective, "pareto_objectives": list(pareto),
         "feasible_best": int(np.sum(res.best_index >= 0)),
+        "n_processes": st.n_processes, "points_this_process": st.points_this_process,
+        "points_per_process": list(st.points_per_process),
     }
     _write(workdir, "best_designs", best_rows, {"summary": summary})
     if pareto:
@@ -231,11 +242,12 @@ def run(config, workdir: str) -> dict[str, Any]:
                                {n: v[mask] for n, v in vals.items()})
         _write(workdir, "pareto", pareto_rows, {"objectives": list(res.pareto_names)})
         summary["pareto_points"] = len(pareto_rows)
-        if config.plot:
+        if config.plot and writer:
             best = {n: v[:, 0] for n, v in obj_vals.items()}
             _plot(os.path.join(workdir, "pareto.png"), res, net_names, best, config.objective)
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1, default=_json_default)
+    if writer:
+        with open(os.path.join(workdir, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=1, default=_json_default)
     return summary
 
 
