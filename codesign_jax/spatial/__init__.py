@@ -4,7 +4,8 @@
 * ``_engine`` / ``_analysis`` / ``_sym``: MAESTRO's iteration cases as exact array formulas, interned
   at trace time; ``_model``: the unvalidated kernel ``make_spatial_cost``;
 * ``_check``: where MAESTRO refuses a combination; ``_cost``: the validated ``spatial_cost``;
-* ``_grid``: the layers x accelerators evaluator; ``_area``: area and power.
+* ``_grid``: the layers x accelerators evaluator; ``_area``: area and power;
+* ``_network``: a whole layer table in one call (``spatial_network_cost``).
 The layer (:class:`~codesign_jax.workloads.SpatialLayer`) and accelerator
 (:class:`~codesign_jax.hardware.SpatialAccelerator`) types are re-exported here.
 """
@@ -23,6 +24,9 @@ from codesign_jax.spatial._model import DRAM_ENERGY_XMAC
 from codesign_jax.spatial._model import REPORT_FIELDS
 from codesign_jax.spatial._model import SpatialReport
 from codesign_jax.spatial._model import make_spatial_cost
+from codesign_jax.spatial._network import DEFAULT_NETWORK_DATAFLOWS
+from codesign_jax.spatial._network import SPATIAL_ADDITIVE_FIELDS
+from codesign_jax.spatial._network import spatial_network_cost
 from codesign_jax.workloads import LAYER_TYPES
 from codesign_jax.workloads import SpatialLayer
 from codesign_jax.workloads import conv_layer
@@ -31,10 +35,12 @@ from codesign_jax.workloads import gemm_layer
 
 __all__ = [
     "DATAFLOWS",
+    "DEFAULT_NETWORK_DATAFLOWS",
     "DRAM_ENERGY_XMAC",
     "Dataflow",
     "LAYER_TYPES",
     "REPORT_FIELDS",
+    "SPATIAL_ADDITIVE_FIELDS",
     "SpatialAccelerator",
     "SpatialLayer",
     "SpatialReport",
@@ -49,4 +55,5 @@ __all__ = [
     "spatial_area_power",
     "spatial_cost",
     "spatial_cost_grid",
+    "spatial_network_cost",
 ]

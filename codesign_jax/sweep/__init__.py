@@ -5,6 +5,7 @@
 * ``_step``: the jitted, sharded chunk step; ``_reduce``: streaming argmin / top-k / Pareto merges;
 * ``_host``: progress and the exact host-side Pareto merge; ``_engine``: :func:`sweep` itself;
 * ``_distributed``: multi-process sweeps (``jax.distributed``; each process its share of the chunks);
+* ``_network``: :func:`sweep_table`, a whole layer table (repeats counted) per network;
 * ``experiment``: the user-facing networks x systolic-grid study (``experiments/sweep.py``).
 """
 
@@ -16,6 +17,8 @@ from codesign_jax.sweep._engine import sweep
 from codesign_jax.sweep._grid import DesignGrid
 from codesign_jax.sweep._grid import DesignSpace
 from codesign_jax.sweep._grid import systolic_space
+from codesign_jax.sweep._network import counted_cost_fn
+from codesign_jax.sweep._network import sweep_table
 from codesign_jax.sweep._objectives import BUILTIN_OBJECTIVES
 from codesign_jax.sweep._objectives import compute_cycles_cost_fn
 from codesign_jax.sweep._objectives import resolve_objectives
@@ -34,6 +37,7 @@ __all__ = [
     "SweepResult",
     "SweepStats",
     "compute_cycles_cost_fn",
+    "counted_cost_fn",
     "define_distributed_flags",
     "evaluate_points",
     "initialize_distributed",
@@ -41,6 +45,7 @@ __all__ = [
     "pareto_front_np",
     "resolve_objectives",
     "sweep",
+    "sweep_table",
     "systolic_cost_fn",
     "systolic_energy_cost_fn",
     "systolic_space",
