@@ -7,14 +7,13 @@ Used by :func:`codesign_jax.systolic.systolic_network_cost` and
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
+from flax import struct
 
 __all__ = ["NetworkCost", "per_row"]
 
 
-@dataclasses.dataclass(frozen=True)
+@struct.dataclass
 class NetworkCost:
     """A layer table's cost on a batch of designs (host float64 arrays).
 
@@ -29,8 +28,8 @@ class NetworkCost:
 
     layers: dict
     total: dict
-    names: tuple
     network: np.ndarray
+    names: tuple = struct.field(pytree_node=False, default=())
 
     def by_network(self) -> dict:
         """``{field: [networks, *designs]}``: the additive fields summed per network id."""

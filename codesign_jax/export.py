@@ -76,15 +76,16 @@ def scalesim_topology_text(table: LayerTable, kind: str = "conv", *, repeats: st
         return "\n".join([_GEMM_HEADER] + lines) + "\n"
     if kind != "conv":
         raise ValueError(f"kind must be 'conv' or 'gemm', got {kind!r}.")
-    ifm = lambda ax, i: int(min(getattr(table, "in_" + ax)[i] + getattr(table, "pad_" + ax)[i],
-                                (getattr(table, "out_" + ax)[i] - 1) * table.stride[i] + getattr(table, "filt_" + ax)[i]))
-    for i in range(len(table)):
-        t = table
+    t = table
+    # the padded input trimmed to the last window, as LayerTable.to_conv (SCALE-Sim's output size is ours)
+    ifm_h = np.minimum(t.in_h + t.pad_h, (t.out_h - 1) * t.stride + t.filt_h)
+    ifm_w = np.minimum(t.in_w + t.pad_w, (t.out_w - 1) * t.stride + t.filt_w)
+    for i in range(len(t)):
         if t.kind[i] == 1:  # topologies.load_arrays_gemm: M x K ifmap, 1 x K filter, N filters
             rows = [(_csv_name(names[i], i, False), t.M[i], t.K[i], 1, t.K[i], 1, t.N[i], 1)]
         else:
             g, c = int(t.groups[i]), int(t.channels[i])
-            geo = (ifm("h", i), ifm("w", i), t.filt_h[i], t.filt_w[i])
+            geo = (ifm_h[i], ifm_w[i], t.filt_h[i], t.filt_w[i])
             if g == 1:
                 rows = [(_csv_name(names[i], i, False), *geo, c, t.filters[i], t.stride[i])]
             elif g == c:  # SCALE-Sim's depthwise convention: C channels, multiplier filters per channel
