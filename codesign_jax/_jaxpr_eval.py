@@ -93,9 +93,16 @@ def eval_jaxpr(jaxpr, consts: Sequence, args: Sequence) -> list:
     return [read(v, env) for v in jaxpr.outvars]
 
 
+def _small(x):
+    try:
+        return np.asarray(x) if np.size(x) <= MAX_SIZE else None
+    except (TypeError, ValueError):  # extended dtypes (PRNG keys)
+        return None
+
+
 def _closed(c):
     """(open jaxpr, known consts) of a ClosedJaxpr."""
-    return c.jaxpr, [np.asarray(x) if np.size(x) <= MAX_SIZE else None for x in c.consts]
+    return c.jaxpr, [_small(x) for x in c.consts]
 
 
 def _affine(cond, body, cconsts, bconsts, carry) -> int | None:

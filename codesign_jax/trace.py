@@ -125,10 +125,18 @@ _CALLS = {"jit": "jaxpr", "pjit": "jaxpr", "closed_call": "call_jaxpr", "core_ca
 _SHAPE_PARAMS = ("window_dimensions", "window_strides", "fft_type", "fft_lengths", "dimension_numbers")
 
 
+def _small(c):
+    """A closed-over constant as a numpy value if it is small and numeric, else None (unknown)."""
+    try:
+        return np.asarray(c) if np.size(c) <= ev.MAX_SIZE else None
+    except (TypeError, ValueError):  # PRNG keys and other extended dtypes
+        return None
+
+
 def _open(j) -> tuple:
     """(open jaxpr, const values or None) of a Jaxpr or ClosedJaxpr."""
     if isinstance(j, jcore.ClosedJaxpr):
-        return j.jaxpr, [np.asarray(c) if np.size(c) <= ev.MAX_SIZE else None for c in j.consts]
+        return j.jaxpr, [_small(c) for c in j.consts]
     return j, [None] * len(j.constvars)
 
 
@@ -199,6 +207,8 @@ class _Walker:
             self.eqn(eqn, vals, env, prefix, mult, in_cond)
 
     def _sub(self, j, args, prefix, mult, in_cond):
+        if mult == 0:  # a loop that never runs (scan of length 0)
+            return
         jaxpr, consts = _open(j)
         args = list(args) if len(args) == len(jaxpr.invars) else [None] * len(jaxpr.invars)
         self.walk(jaxpr, consts, args, prefix, mult, in_cond)
@@ -291,18 +301,26 @@ def _arg_names(fn: Callable, n: int) -> list:
     return names + [f"{star}[{i}]" for i in range(n - len(names))]
 
 
+_ARRAY = (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct)
+
+
+def _is_static(arg) -> bool:
+    """A top-level argument that is a single non-array value (bool, int, str, None, an object)."""
+    leaves = jax.tree_util.tree_leaves(arg, is_leaf=lambda x: x is None)
+    return len(leaves) == 1 and leaves[0] is arg and not isinstance(arg, _ARRAY)
+
+
 def _describe(name: str, arg) -> str:
-    """``name: f32[2,8]`` for an array, ``name: pytree of k arrays`` otherwise."""
-    leaves = jax.tree_util.tree_leaves(arg)
-    if len(leaves) == 1 and leaves[0] is arg and hasattr(arg, "shape"):
-        return f"{name}: {np.dtype(arg.dtype).name}{list(arg.shape)}"
-    if len(leaves) == 1 and leaves[0] is arg:
-        return f"{name}: {type(arg).__name__} {arg!r}"
-    return f"{name}: pytree of {len(leaves)} arrays"
+    """``name: float32[2, 8]`` for an array, ``name: pytree of k arrays`` for a container."""
+    if isinstance(arg, _ARRAY):
+        return f"{name}: {np.dtype(arg.dtype).name}{list(np.shape(arg))}"
+    if _is_static(arg):
+        return f"{name}={arg!r} (static)"
+    return f"{name}: pytree of {len(jax.tree_util.tree_leaves(arg))} arrays"
 
 
 def _check_args(fn: Callable, args: tuple, names: list, who: str) -> None:
-    """Raises ValueError naming the argument that is not an array (or the arity mismatch)."""
+    """Raises ValueError on an arity mismatch or a non-array leaf inside a container argument."""
     try:
         inspect.signature(fn).bind(*args)
     except TypeError as e:
@@ -311,23 +329,34 @@ def _check_args(fn: Callable, args: tuple, names: list, who: str) -> None:
     except ValueError:  # no signature (builtins): let tracing tell
         pass
     for name, arg in zip(names, args):
+        if _is_static(arg):
+            continue
         for path, leaf in jax.tree_util.tree_flatten_with_path(arg)[0]:
-            ok = isinstance(leaf, (jax.Array, np.ndarray, np.generic, jax.ShapeDtypeStruct, bool, int, float,
-                                   complex))
-            if not ok:
+            if not isinstance(leaf, _ARRAY + (bool, int, float, complex)):
                 where = name + jax.tree_util.keystr(path)
-                raise ValueError(f"{who}: example argument {where} has type {type(leaf).__name__}, not an array; "
-                                 f"pass arrays or jax.ShapeDtypeStruct, and close over other values "
-                                 f"(functools.partial).")
+                raise ValueError(f"{who}: example argument {where} has type {type(leaf).__name__}, not an "
+                                 f"array; a container argument must hold arrays or jax.ShapeDtypeStruct only.")
 
 
 def _trace(fn: Callable, args: tuple, names: list, who: str) -> Trace:
+    """Traces ``fn`` with its non-array arguments static (closed over) and walks the jaxpr."""
     _check_args(fn, args, names, who)
+    static = [_is_static(a) for a in args]
+
+    def traced(*dyn):
+        it = iter(dyn)
+        return fn(*(a if s else next(it) for a, s in zip(args, static)))
+
     try:
-        closed = jax.make_jaxpr(fn)(*args)
+        closed = jax.make_jaxpr(traced)(*(a for a, s in zip(args, static) if not s))
     except Exception as e:  # noqa: BLE001 -- any tracing failure is reported with the arguments
         given = ", ".join(_describe(n, a) for n, a in zip(names, args))
-        msg = str(e).strip().split("\n")[0]
+        msg = " ".join(str(e).split("\n--------------------")[0].split())
+        msg = msg if len(msg) <= 600 else msg[:600] + " ..."
+        # JAX names traced arguments by position: argument 2 of `traced` is the example argument name
+        dyn_names = [n for n, s in zip(names, static) if not s]
+        msg = re.sub(r"argument (\w+)\[(\d+)\]", lambda m: (f"argument {dyn_names[int(m.group(2))]}"
+                     if int(m.group(2)) < len(dyn_names) else m.group(0)), msg)
         raise ValueError(f"{who}: cannot trace {getattr(fn, '__name__', 'fn')} with the example arguments "
                          f"({given}): {type(e).__name__}: {msg}") from e
     walker = _Walker()
@@ -337,13 +366,16 @@ def _trace(fn: Callable, args: tuple, names: list, who: str) -> Trace:
 
 
 def trace_fn(fn: Callable, *example_args: Any) -> Trace:
-    """The :class:`Trace` of ``fn(*example_args)`` (arrays, pytrees of arrays or
-    ``jax.ShapeDtypeStruct``; close over non-array arguments). ``Trace.table`` is None if ``fn``
-    has no ``conv_general_dilated`` / ``dot_general``.
+    """The :class:`Trace` of ``fn(*example_args)``. Arrays, ``jax.ShapeDtypeStruct`` and pytrees of
+    them are traced (only shapes and dtypes matter); any other single value (a ``train`` flag, a
+    size, a string, ``None``) is static, closed over as ``functools.partial`` would. ``Trace.table``
+    is None if ``fn`` has no ``conv_general_dilated`` / ``dot_general``.
 
     Raises:
-      ValueError: naming the example argument that is not an array, or, when ``fn`` cannot be
-        traced with the example arguments, every argument with its shape and the tracing error.
+      ValueError: on an arity mismatch, naming a container argument's leaf that is not an array,
+        or, when ``fn`` cannot be traced with the example arguments, naming every argument with its
+        shape and JAX's error (which names the argument a traced value came from, e.g. a Python
+        ``if`` on a traced ``train`` flag).
     """
     return _trace(fn, example_args, _arg_names(fn, len(example_args)), "trace_fn")
 

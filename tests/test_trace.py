@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax import lax
+from jax.sharding import PartitionSpec as P
 
 from codesign_jax.trace import UncostedWarning, trace_fn, workloads_from_flax, workloads_from_fn
 
@@ -356,6 +357,17 @@ def test_while_cond_and_fori_trip_counts():
     assert [sum(f"cond_branch{i}/" in n for n in t.names) for i in (0, 1)] == [1, 2]
 
 
+def test_geometric_while_counter_is_simulated_and_shard_map_counts_shards():
+    w = jnp.ones((8, 8), F32)
+    t = workloads_from_fn(lambda x: lax.while_loop(lambda c: c[0] < 40, lambda c: (c[0] * 2, c[1] @ w),
+                                                   (1, x))[1], jnp.ones((4, 8), F32))
+    assert t.repeat.tolist() == [6]                  # counter 1, 2, 4, 8, 16, 32
+    mesh = jax.sharding.AbstractMesh((4,), ("d",))   # tracing needs no devices
+    f = lambda x, w: jax.shard_map(lambda a, b: a @ b, mesh=mesh, in_specs=(P("d"), P()), out_specs=P("d"))(x, w)
+    s = workloads_from_fn(f, jax.ShapeDtypeStruct((8, 16), F32), jax.ShapeDtypeStruct((16, 4), F32))
+    assert s.macs.tolist() == [8 * 16 * 4] and s.M.tolist() == [2]    # 4 shards of 2 rows
+
+
 def test_remat_custom_vjp_and_jit_are_walked():
     @jax.custom_vjp
     def f(x, w):
@@ -393,8 +405,11 @@ def test_errors_name_the_argument():
     v = _init(model, x)
     with pytest.raises(ValueError, match=r"inputs\[0\]: float32\[1, 8, 8, 5\]"):
         workloads_from_flax(model, v, jnp.ones((1, 8, 8, 5), F32))
-    with pytest.raises(ValueError, match=r"example argument scale has type str"):
-        workloads_from_fn(lambda x, scale: x * scale, x, "2")
+    relu = lambda x, w, flag: jax.nn.relu(x @ w) if flag else x @ w
+    w = jnp.ones((3, 4), F32)
+    assert workloads_from_fn(relu, x, w, True).macs.tolist() == [8 * 8 * 3 * 4]   # a Python flag is static
+    with pytest.raises(ValueError, match=r"flag: bool\[\]\): TracerBoolConversionError: .* the argument flag\."):
+        workloads_from_fn(relu, x, w, jnp.bool_(True))
     with pytest.raises(ValueError, match=r"example argument cfg\['k'\] has type object"):
         workloads_from_fn(lambda x, cfg: x, x, {"k": object()})
     with pytest.raises(ValueError, match="cannot take the 1 example"):
