@@ -226,6 +226,35 @@ def test_flax_multihead_attention_module():
     assert [int(r) for r, n in zip(t.repeat, t.names) if "->" in n] == [B * h, B * h]  # the two einsums
 
 
+class Mixed(nn.Module):
+    """Strided conv (integer padding, odd input), depthwise with a channel multiplier, pointwise conv,
+    fused-qkv einsum attention with a causal mask, and a lax.scan over stacked weights."""
+
+    @nn.compact
+    def __call__(self, x):
+        x = nn.relu(nn.Conv(16, (3, 3), strides=2, padding=1)(x))
+        x = nn.Conv(32, (3, 3), feature_group_count=16)(x)
+        x = nn.Conv(24, (1, 1))(x).reshape(x.shape[0], -1, 24)
+        q, k, v = jnp.split(nn.Dense(72)(x).reshape(x.shape[0], x.shape[1], 3, 2, 12), 3, axis=2)
+        s = jnp.einsum("bnhd,bmhd->bhnm", q[:, :, 0], k[:, :, 0])
+        s = jnp.where(jnp.tril(jnp.ones(s.shape[-2:], bool)), s, -1e9)
+        x = jnp.einsum("bhnm,bmhd->bnhd", jax.nn.softmax(s), v[:, :, 0]).reshape(x.shape)
+        ws = self.param("stack", nn.initializers.lecun_normal(), (4, 24, 24), F32)
+        return lax.scan(lambda h, w: (jnp.tanh(h @ w), None), x, ws)[0]
+
+
+def test_mixed_model_hand_count():
+    t, _ = _traced(Mixed(), jnp.ones((2, 15, 15, 3), F32))
+    assert t.macs.tolist() == [2 * 8 * 8 * (3 * 3 * 3) * 16,   # (15 + 2 - 3) // 2 + 1 = 8
+                               2 * 8 * 8 * (3 * 3 * 1) * 32,   # depthwise, multiplier 2
+                               2 * 8 * 8 * 32 * 24,
+                               2 * 64 * 24 * 72,               # fused q, k, v
+                               2 * 2 * 64 * 64 * 12,           # scores, per (batch, head)
+                               2 * 2 * 64 * 64 * 12,           # context
+                               4 * 2 * 64 * 24 * 24]           # 4 scan steps
+    assert t.groups.tolist()[1] == 16 and t.repeat.tolist()[4:] == [4, 4, 4]
+
+
 def test_scanned_matmul_counts_trip_count():
     B, d, n = 3, 16, 5
     t, v = _traced(ScannedMLP(layers=n), jnp.ones((B, d), F32))
