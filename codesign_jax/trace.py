@@ -172,7 +172,10 @@ class _Walker:
         entry[1][" x ".join(_sig(v) for v in eqn.invars) + "".join(" " + e for e in extra)] = None
 
     def _name(self, eqn, prefix: tuple) -> str:
-        scope = str(eqn.source_info.name_stack) or _user_site(eqn)
+        scope = str(eqn.source_info.name_stack)
+        if not scope or "()" in scope:  # no scope (plain JAX), or only transforms: jvp(), transpose(jvp())
+            site = _user_site(eqn)
+            scope = scope.replace("()", f"({site})") if scope else site
         base = "/".join(p for p in prefix + (scope,) if p) or eqn.primitive.name
         k = self._seen[base] = self._seen.get(base, 0) + 1
         return base if k == 1 else f"{base}#{k}"
@@ -215,7 +218,7 @@ class _Walker:
 
     def eqn(self, eqn, vals, env, prefix: tuple, mult: int, in_cond: bool):
         name, p = eqn.primitive.name, eqn.params
-        inner = prefix + (str(eqn.source_info.name_stack),)
+        inner = prefix + (str(eqn.source_info.name_stack).replace("()", ""),)
         shape = lambda v: tuple(int(d) for d in v.aval.shape)
         if name == "dot_general":
             row = dot_row(shape(eqn.invars[0]), shape(eqn.invars[1]), p["dimension_numbers"])
