@@ -1,7 +1,8 @@
 """Layer tables from any JAX or Flax function, read off its jaxpr.
 
 ``workloads_from_fn(fn, *example_args)`` traces ``fn`` with :func:`jax.make_jaxpr` (nothing is
-computed; ``jax.ShapeDtypeStruct`` arguments work) and returns the house's
+computed; ``jax.ShapeDtypeStruct`` arguments work; arguments that are not arrays or pytrees of arrays,
+such as a ``train`` flag, are static) and returns the house's
 :class:`~codesign_jax.workloads.LayerTable`: one row per multiply-accumulate primitive,
 ``conv_general_dilated`` as a conv row and ``dot_general`` as a GEMM row (geometry and MAC
 conventions in :mod:`codesign_jax._jaxpr_ops`), with ``repeat`` counting the whole batch, the batch
@@ -108,7 +109,8 @@ _NO_ARITH = frozenset("""
     sharding_constraint device_put stop_gradient reduce_precision split empty empty2 mesh_cast reshard pvary
     optimization_barrier name random_seed random_wrap random_unwrap random_bits random_split random_fold_in
     create_token after_all axis_index all_gather all_to_all ppermute pbroadcast scatter real imag complex
-    conj get swap platform_index unreduced sort argsort top_k approx_top_k""".split())
+    conj get swap platform_index unreduced sort argsort top_k approx_top_k rng_bit_generator rng_uniform
+    debug_callback debug_print""".split())
 # Elementwise and reduction arithmetic: summed in Trace.vector_ops, not layers.
 _VECTOR = frozenset("""
     abs acos acosh add add_any add_jaxvals and asin asinh atan atan2 atanh cbrt ceil clamp clz cos cosh
