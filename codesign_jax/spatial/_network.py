@@ -20,7 +20,7 @@ DEFAULT_NETWORK_DATAFLOWS = {"CONV": "kcp_ws", "DSCONV": "dpt", "GEMM": "gemm_nm
 #: Report fields that add up over layers run one after another.
 SPATIAL_ADDITIVE_FIELDS = (
     "runtime_cycles", "num_macs_top", "energy_total_xmac", "energy_l2_xmac", "energy_l1_xmac",
-    "energy_offchip_xmac") + tuple(f"{t}_{lvl}_{op}" for t in ("input", "filter", "output")
+    "energy_offchip_xmac", "static_energy_xmac") + tuple(f"{t}_{lvl}_{op}" for t in ("input", "filter", "output")
                                    for lvl in ("l2", "l1") for op in ("read", "write"))
 
 

@@ -19,7 +19,7 @@ SYSTOLIC_ADDITIVE_FIELDS = (
     "total_cycles", "total_cycles_incl_prefetch", "stall_cycles", "macs", "sram_ifmap_reads",
     "sram_filter_reads", "sram_ofmap_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
     "mac_energy_pj", "sram_ifmap_energy_pj", "sram_filter_energy_pj", "sram_ofmap_energy_pj", "dram_energy_pj",
-    "total_energy_pj")
+    "static_energy_pj", "total_energy_pj")
 
 
 #: Most (lowered row, design) points the ``'auto'`` backend evaluates with numpy (no compile; about
