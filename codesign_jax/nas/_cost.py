@@ -95,7 +95,7 @@ def _columns(obj, shape) -> dict:
 
 #: Below this many (layer, accelerator) points a group runs on numpy (no compilation); above, the
 #: compiled grid evaluator (its compile, seconds per dataflow / layer type / stride class, pays off).
-AUTO_NUMPY_POINTS = 200_000
+AUTO_NUMPY_POINTS = 1_000_000
 
 
 def _evaluate(layer, accels: SpatialAccelerator, df, backend: str) -> tuple[dict, np.ndarray]:
