@@ -19,7 +19,7 @@ import numpy as np
 from codesign_jax.codesign._metrics import PairMetrics
 from codesign_jax.codesign._objective import BUDGETS, GOALS, Objective
 
-__all__ = ["Choice", "best_pairs"]
+__all__ = ["Choice", "best_of", "best_pairs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,3 +176,15 @@ def best_pairs(metrics: PairMetrics, accuracy: np.ndarray, arch_index: np.ndarra
                           energy=float(metrics.energy[i, p]), area=float(metrics.area[i, p]), accuracy=float(acc[i]),
                           binding=binding, violation=vio))
     return out
+
+
+def best_of(choices: Sequence[Choice], objective: Objective) -> Choice:
+    """The better of several searches' choices for one objective (e.g. one per dataflow family): feasible before
+    infeasible, then the objective's order and the lowest (architecture, design); infeasible ones by their worst
+    violation."""
+    def key(c: Choice):
+        if c.feasible:
+            return (0, [float(k) for k in objective.keys(np, c.latency, c.energy, c.area, c.accuracy)], c.arch, c.design)
+        worst = max(c.violation.values()) if c.violation else math.inf
+        return (1, [worst], c.arch, c.design)
+    return min(choices, key=key)

@@ -13,16 +13,18 @@ from codesign_jax.codesign._objective import GOALS, Objective
 from codesign_jax.codesign._plots import correlation_heatmap, latency_scatter
 from codesign_jax.codesign._rank import rank_correlation, sample_accelerators
 from codesign_jax.codesign._search import Choice
-from codesign_jax.codesign._semi import Ranking
 
-__all__ = ["random_objectives", "rank_study", "recovery", "take_rows"]
+__all__ = ["random_objectives", "rank_study", "recovery", "take"]
 
 
-def take_rows(m: PairMetrics, rows: np.ndarray) -> PairMetrics:
-    """The metrics of table rows ``rows`` (positions into ``m``), e.g. the kept architectures of a full table."""
+def take(m: PairMetrics, rows: np.ndarray, cols: np.ndarray | None = None) -> PairMetrics:
+    """The metrics of table rows ``rows`` and perf columns ``cols`` (positions into ``m``; default all), e.g. a
+    kept set on one dataflow family's designs cut from the exhaustive table."""
     rows = np.asarray(rows, np.int64)
-    return m.replace(rows=m.rows[rows], latency=m.latency[rows], energy=m.energy[rows], area=m.area[rows],
-                     buffer=m.buffer[rows], feasible=m.feasible[rows], model_points=0, seconds=0.0)
+    cols = np.arange(m.perf.size) if cols is None else np.asarray(cols, np.int64)
+    cut = lambda x: x[np.ix_(rows, cols)]
+    return m.replace(rows=m.rows[rows], perf=m.perf[cols], latency=cut(m.latency), energy=cut(m.energy),
+                     area=cut(m.area), buffer=cut(m.buffer), feasible=cut(m.feasible), model_points=0, seconds=0.0)
 
 
 def random_objectives(m: PairMetrics, accuracy: np.ndarray, n: int, seed: int, goals: Sequence[str]) -> list:
@@ -54,19 +56,38 @@ def random_objectives(m: PairMetrics, accuracy: np.ndarray, n: int, seed: int, g
     return out
 
 
-def recovery(exhaustive: Sequence[Choice], semi: Sequence[Choice], ranking: Ranking, k_values: Sequence[int],
+def recovery(exhaustive: Sequence[Choice], semi: Sequence[Choice], need: Sequence, k_values: Sequence[int],
              objectives: Sequence[Objective], max_misses: int = 20) -> dict:
-    """Recovery of the exhaustive optima by semi-decoupled (per setting), and the k each setting needs."""
+    """Recovery of the exhaustive optima by semi-decoupled (per setting), and the k each setting needs
+    (``need[i]``: :func:`~codesign_jax.codesign._semi.smallest_k` of setting ``i``)."""
     same = np.array([s.same_pair(e) for s, e in zip(semi, exhaustive)])
-    need = np.array([ranking.position(e.arch_pos) + 1 if e.feasible else 0 for e in exhaustive])
-    misses = [{"setting": i, "goal": objectives[i].goal, "budgets": objectives[i].budgets(),
+    need = np.array([0 if n is None else n for n in need])
+    goals = np.array([o.goal for o in objectives])
+    gap = np.array([_gap(e, c, o) for e, c, o in zip(exhaustive, semi, objectives)])
+    misses = [{"setting": int(i), "goal": objectives[i].goal, "budgets": objectives[i].budgets(),
                "exhaustive_arch": exhaustive[i].arch, "exhaustive_design": exhaustive[i].design,
-               "semi_arch": semi[i].arch, "semi_design": semi[i].design, "k_needed": int(need[i])}
+               "semi_arch": semi[i].arch, "semi_design": semi[i].design, "k_needed": int(need[i]),
+               "primary_gap": float(gap[i])}
               for i in np.flatnonzero(~same)[:max_misses]]
+    miss_gap = gap[~same]
     return {"recovery_rate": float(same.mean()), "settings": int(same.size), "misses": int((~same).sum()),
+            "miss_primary_gap": {"median": float(np.median(miss_gap)), "max": float(np.max(miss_gap))}
+            if miss_gap.size else None,
+            "recovery_by_goal": {g: float(same[goals == g].mean()) for g in np.unique(goals)},
             "k_needed": {"max": int(need.max()), "median": float(np.median(need)), "p95": float(np.percentile(need, 95))},
             "recovery_vs_k": {int(k): float(np.mean(need <= k)) for k in k_values},
             "miss_examples": misses}
+
+
+def _gap(ex: Choice, semi: Choice, o: Objective) -> float:
+    """How much worse semi-decoupled's pair is on the goal's primary value: relative excess latency / energy /
+    EDP / weighted value, or accuracy points lost for ``max_accuracy`` (0 when it found the optimum)."""
+    if not (ex.feasible and semi.feasible):
+        return 0.0 if ex.feasible == semi.feasible else float("inf")
+    if o.goal == "max_accuracy":
+        return ex.accuracy - semi.accuracy
+    e, c = (float(x.keys(np, y.latency, y.energy, y.area, y.accuracy)[0]) for x, y in ((o, ex), (o, semi)))
+    return c / e - 1 if e > 0 else c - e
 
 
 def _summary(rc: dict) -> dict:

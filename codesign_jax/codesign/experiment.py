@@ -24,10 +24,10 @@ from codesign_jax.codesign._accel import AcceleratorSpace, accelerator_space
 from codesign_jax.codesign._objective import objective_from_config
 from codesign_jax.codesign._plots import correlation_heatmap, latency_scatter
 from codesign_jax.codesign._rank import rank_correlation
-from codesign_jax.codesign._search import Choice, best_pairs
+from codesign_jax.codesign._search import Choice, best_of, best_pairs
 from codesign_jax.codesign._semi import (exhaustive_search, reference_points, semi_decoupled, smallest_k,
                                          stage1_ranking)
-from codesign_jax.codesign._study import random_objectives, rank_study, recovery, take_rows
+from codesign_jax.codesign._study import random_objectives, rank_study, recovery, take
 from codesign_jax.nas import (ArchSpace, alphanet_table, check_macs, distinct_layers, load_space, nb201_arch_str,
                               nb201_table, spatial_network_cost)
 from codesign_jax.nas._cli import read_accelerators
@@ -122,31 +122,50 @@ def run(config, workdir: str) -> dict:
             "per_dataflow": reference_points(accel, cfg.reference.to_dict(), per_dataflow=True)}
     variant = "per_dataflow" if cfg.per_dataflow_reference else "one_reference"
 
+    clock = [time.perf_counter()]
+    phases = {}
+
+    def lap(name):
+        clock.append(time.perf_counter())
+        phases[name] = clock[-1] - clock[-2]
+
+    lap("load_space_and_distinct_layers")
     full = exhaustive_search(accel, space, distinct, [objective], backend=cfg.backend)
-    rankings = {v: stage1_ranking(accel, distinct, space.accuracy, r, tolerance=cfg.tolerance, backend=cfg.backend)
-                for v, r in refs.items()}
+    lap("exhaustive")
+    rankings = {v: stage1_ranking(accel, distinct, space.accuracy, r, per_family=v == "per_dataflow",
+                                  tolerance=cfg.tolerance, backend=cfg.backend) for v, r in refs.items()}
     semi = semi_decoupled(accel, space, distinct, [objective], rankings[variant], k, backend=cfg.backend)
-    kept = rankings[variant].kept(k)
-    stage2_identical = bool(np.array_equal(semi.metrics.latency, full.metrics.latency[kept], equal_nan=True)
-                            and np.array_equal(semi.metrics.energy, full.metrics.energy[kept], equal_nan=True))
+    stage2_identical = all(
+        np.array_equal(part.latency, take(full.metrics, part.rows, part.perf).latency, equal_nan=True)
+        and np.array_equal(part.energy, take(full.metrics, part.rows, part.perf).energy, equal_nan=True)
+        for part in semi.metrics)
     same = semi.choices[0].same_pair(full.choices[0])
+    lap("stage1_both_variants_and_semi_decoupled")
 
     settings = random_objectives(full.metrics, space.accuracy, int(cfg.random.n), int(cfg.random.seed),
                                  tuple(cfg.random.goals))
     ex = best_pairs(full.metrics, space.accuracy, space.arch_index, settings, accel.n_buffers)
     rec = {}
     for v, rk in rankings.items():
-        rows = rk.kept(k)
-        sd = best_pairs(take_rows(full.metrics, rows), space.accuracy[rows], space.arch_index[rows], settings,
-                        accel.n_buffers)
-        sd = [dataclasses.replace(c, arch_pos=int(rows[c.arch_pos])) if c.arch_pos >= 0 else c for c in sd]
-        rec[v] = recovery(ex, sd, rk, tuple(cfg.recovery_k_values), settings)
-        rec[v]["references"] = [accel.design([p * accel.n_buffers])["dataflow"][0] for p in refs[v]]
-        rec[v]["main_objective_k_needed"] = smallest_k(rk, full.choices[0])
+        per_ref = []
+        for r in range(rk.perf.size):  # stage 2 of every setting, cut from the exhaustive table (bit-identical)
+            rows = rk.kept(k, r)
+            cs = best_pairs(take(full.metrics, rows, rk.perf_of(accel, r)), space.accuracy[rows],
+                            space.arch_index[rows], settings, accel.n_buffers)
+            per_ref.append([dataclasses.replace(c, arch_pos=int(rows[c.arch_pos])) if c.arch_pos >= 0 else c
+                            for c in cs])
+        sd = [best_of([cs[i] for cs in per_ref], o) for i, o in enumerate(settings)]
+        rec[v] = recovery(ex, sd, [smallest_k(rk, accel, e) for e in ex], tuple(cfg.recovery_k_values), settings)
+        rec[v]["references"] = [accel.perf_points([p])["dataflow"][0] for p in refs[v]]
+        rec[v]["points_ratio"] = full.points / (len(space) * refs[v].size + k * accel.size)
+        rec[v]["main_objective_k_needed"] = smallest_k(rk, accel, full.choices[0])
 
+    lap("random_settings_both_searches")
     rank = rank_study(full.metrics, accel, int(cfg.rank.per_dataflow), int(cfg.rank.seed), bool(cfg.rank.kendall),
                       tuple(cfg.rank.top_k), workdir)
+    lap("rank_correlation")
     paper = _paper_study(cfg, space, workdir) if cfg.paper_study else None
+    lap("paper_setup")
 
     n_arch, n_acc, n_ref = len(space), accel.size, refs[variant].size
     result = {
@@ -155,7 +174,7 @@ def run(config, workdir: str) -> dict:
         "semi_decoupled": {"optimum": _optimum(semi.choices[0], space, accel), "points_evaluated": semi.points,
                            "model_evaluations": semi.model_points, "wall_s": semi.seconds, "references": n_ref,
                            "reference_variant": variant, "tolerance": float(cfg.tolerance),
-                           "smallest_k_recovering_optimum": smallest_k(rankings[variant], full.choices[0]),
+                           "smallest_k_recovering_optimum": smallest_k(rankings[variant], accel, full.choices[0]),
                            "stage2_metrics_identical_to_exhaustive": stage2_identical},
         "exhaustive": {"optimum": _optimum(full.choices[0], space, accel), "points_evaluated": full.points,
                        "model_evaluations": full.model_points, "wall_s": full.seconds},
@@ -171,7 +190,7 @@ def run(config, workdir: str) -> dict:
                                      "axes": {n: np.asarray(v).tolist() for n, v in zip(accel.perf.names,
                                                                                           accel.perf.values)},
                                      "dataflows": list(accel.dataflows)},
-               "wall_s_total": time.perf_counter() - t_start}
+               "wall_s_phases": phases, "wall_s_total": time.perf_counter() - t_start}
     with open(os.path.join(workdir, "result.json"), "w") as f:
         json.dump(_json(result), f, indent=1)
     with open(os.path.join(workdir, "details.json"), "w") as f:

@@ -33,7 +33,7 @@ def study():
     s = load_space("nb201", arch=list(range(0, 15625, 131)))
     d = distinct_layers(s.layers)
     refs = reference_points(SPACE, dict(num_pes=64, noc_bw=128, offchip_bw=50, dataflow="kcp_ws"), per_dataflow=True)
-    rank = stage1_ranking(SPACE, d, s.accuracy, refs, backend="numpy")
+    rank = stage1_ranking(SPACE, d, s.accuracy, refs, per_family=True, backend="numpy")
     full = exhaustive_search(SPACE, s, d, [Objective("max_accuracy", max_latency=1e6)], backend="numpy")
     return s, d, rank, full
 
@@ -42,13 +42,23 @@ def test_semi_returns_the_optimum_exactly_when_its_architecture_is_kept(study):
     s, d, rank, full = study
     objs = random_objectives(full.metrics, s.accuracy, 8, 1, ("max_accuracy", "min_latency", "min_energy", "min_edp"))
     ex = exhaustive_search(SPACE, s, d, objs, backend="numpy").choices
-    for k in (2, 10):
-        semi = semi_decoupled(SPACE, s, d, objs, rank, k, backend="numpy")
-        assert semi.points == len(s) * 2 + k * SPACE.size
-        for e, c in zip(ex, semi.choices):
-            assert e.feasible and c.same_pair(e) == (smallest_k(rank, e) <= k)
-            if not c.same_pair(e):  # what it returns is the best among its kept architectures
-                assert c.arch in s.arch_index[rank.kept(k)]
+    one = stage1_ranking(SPACE, d, s.accuracy, rank.perf[:1], backend="numpy")
+    for rk in (rank, one):
+        for k in (2, 10):
+            semi = semi_decoupled(SPACE, s, d, objs, rk, k, backend="numpy")
+            assert semi.points == len(s) * rk.perf.size + k * SPACE.size
+            for e, c in zip(ex, semi.choices):
+                assert e.feasible and c.same_pair(e) == (smallest_k(rk, SPACE, e) <= k)
+                r = rk.reference_for(SPACE, c.perf)  # what it returns pairs a kept architecture with its family
+                assert c.arch in s.arch_index[rk.kept(k, r)] and c.perf in rk.perf_of(SPACE, r)
+
+
+def test_per_family_references_split_the_designs(study):
+    rank = study[2]
+    assert rank.family.tolist() == [0, 1]
+    parts = [rank.perf_of(SPACE, r) for r in range(2)]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(SPACE.n_perf))
+    assert all(rank.reference_for(SPACE, int(p)) == r for r in range(2) for p in parts[r])
 
 
 def test_reference_points_validate(study):
