@@ -12,6 +12,7 @@ MAESTRO and SCALE-Sim model only convolutions and matrix products.
 """
 
 from codesign_jax.nas._alphanet import alphanet_layers
+from codesign_jax.nas._cli import read_accelerators
 from codesign_jax.nas._cost import FC_MODES
 from codesign_jax.nas._cost import NetworkCost
 from codesign_jax.nas._cost import spatial_layers
@@ -47,6 +48,7 @@ __all__ = [
     "nb201_layers",
     "nb201_table",
     "paper_accelerators_path",
+    "read_accelerators",
     "spatial_layers",
     "spatial_network_cost",
 ]
