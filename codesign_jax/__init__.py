@@ -36,7 +36,7 @@ _jax.config.update("jax_enable_x64", True)
 __version__ = "0.1.0"
 
 # Public API (one symbol per line). Subpackages stay importable for the rest:
-# codesign_jax.systolic, codesign_jax.spatial, codesign_jax.sweep.
+# codesign_jax.systolic, codesign_jax.spatial, codesign_jax.sweep, codesign_jax.nas, codesign_jax.codesign.
 from codesign_jax.hardware import DATAFLOWS  # noqa: E402
 from codesign_jax.hardware import SpatialAccelerator  # noqa: E402
 from codesign_jax.hardware import SystolicArray  # noqa: E402

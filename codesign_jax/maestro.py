@@ -32,24 +32,29 @@ OUTPUT_FIELDS = tuple(f for f in sp.REPORT_FIELDS if f not in ("l1_fits", "l2_fi
 _INT_FIELDS = ("runtime_cycles", "num_macs_top", "peak_noc_bw_req", "offchip_bw_req")
 
 
-def _read_table(path: str, columns: Sequence[str], optional: Sequence[str] = ()) -> list[dict]:
-    """Reads a CSV with exactly-named columns; positive integers everywhere but the name/type columns."""
+def _read_table(path: str, columns: Sequence[str], optional: Sequence[str] = (), ignore: Sequence[str] = (),
+                aliases: dict | None = None) -> list[dict]:
+    """Reads a CSV with exactly-named columns; positive integers everywhere but the name/type columns.
+
+    ``ignore``: extra columns accepted and dropped; ``aliases``: ``{header name: column}`` renames."""
+    aliases = aliases or {}
     try:
         f = open(path, newline="")
     except OSError as e:
         raise ValueError(f"{path}: cannot open ({e.strerror}).") from None
     with f:
         reader = csv.DictReader(f)
-        header = [h.strip() for h in (reader.fieldnames or [])]
+        header = [aliases.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
         missing = [c for c in columns if c not in header]
         if missing:
             raise ValueError(f"{path}, line 1: missing column(s) {missing}; expected {list(columns)}, got {header}.")
-        unknown = [c for c in header if c not in columns and c not in optional]
+        unknown = [c for c in header if c not in columns and c not in optional and c not in ignore]
         if unknown:
             raise ValueError(f"{path}, line 1: unknown column(s) {unknown}; expected {list(columns)}.")
         rows = []
         for lineno, raw in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+            row = {aliases.get(k.strip(), k.strip()): (v or "").strip() for k, v in raw.items()
+                   if k is not None and k.strip() not in ignore}
             if not any(row.values()):
                 continue
             for c in list(columns[1:]) + [c for c in optional if row.get(c, "") != ""]:
