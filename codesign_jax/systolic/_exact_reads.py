@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign_jax.systolic._exact_ramps import _I, _cdiv
+from codesign_jax.systolic._exact_ramps import _I
+from codesign_jax.systolic._exact_tiles import _Stream
+from codesign_jax.systolic._exact_walk import conv_ifmap_epochs
 
 
 # ----------------------------------------------------------------------------------------------
@@ -60,95 +62,6 @@ def _canon_stride(ew, eh, Fh, Fw, Ch, lh, lw, uniq):
         if th * tw * Ch == uniq:
             return s
     raise ValueError("cannot recover the conv stride from ifmap_unique")
-
-
-def _conv_tables(M, K, geo):
-    """operand_matrix.calc_ifmap_elem_addr split into a pixel part and a window part.
-
-    Canonical coordinates (only address equality matters): the address of (pixel p, window
-    position k) is ``pbase[p] + koff[k]``; it is -1 (off the ifmap edge) iff p is in the last
-    ofmap row and k's filter row >= last_h, or p is in the last ofmap column and k's filter
-    column >= last_w.
-    """
-    ew, eh, Fh, Fw, Ch, lh, lw, s = geo
-    wc = (ew - 1) * s + Fw
-    p = np.arange(M, dtype=_I)
-    orow, ocol = np.divmod(p, ew)
-    pbase = (orow * s * wc + ocol * s) * Ch
-    k = np.arange(K, dtype=_I)
-    c_row, rem = np.divmod(k, Fw * Ch)
-    c_col, ch = np.divmod(rem, Ch)
-    koff = (c_row * wc + c_col) * Ch + ch
-    dt = np.int32 if int(pbase[-1] + koff[-1]) < 2**31 - 1 else _I
-    return (pbase.astype(dt), koff.astype(dt), orow == eh - 1, ocol == ew - 1,
-            c_row >= lh, c_col >= lw)
-
-
-class _IfmapPass:
-    """One pass of a conv ifmap's demand stream: real addresses in service order (row by row,
-    column by column) and the demand row of any position.
-
-    os: create_ifmap_demand_mat, T=K x R pixels skewed per row fold (the pass repeats per column
-    fold); ws: R-row prefix + M pixels x R window positions skewed per row fold (repeats per
-    column fold); is: stationary flipped R x C blocks over all folds (one pass, not skewed).
-    """
-
-    def __init__(self, df, R, C, M, K, L, geo, chunk=1 << 22):
-        self.df, self.R, self.C, self.M, self.K, self.L = df, R, C, M, K, L
-        self.tab = _conv_tables(M, K, geo)
-        frn = _cdiv(K if df != 0 else M, R)
-        if df == 0:      # block [r, k]: pixel fr*R + r, position k; row r + k (skew_matrix)
-            X, Y, nf = R, K, frn
-        elif df == 1:    # block [r, m]: position fr*R + r, pixel m; row R + r + m
-            X, Y, nf = R, M, frn
-        else:            # block [t, c]: position fr*R + R-1-t (np.flip), pixel fc*C + c; row t
-            X, Y, nf = R, C, frn * _cdiv(M, C)
-        self.frn, self.X, self.Y, self.nf = frn, X, Y, nf
-        x, y = np.divmod(np.arange(X * Y, dtype=_I), Y)
-        if df == 2:
-            self.perm, self.trow = np.arange(X * Y), x
-        else:            # service order of a skewed block: by demand row, then array column
-            self.perm = np.lexsort((x, x + y))
-            self.trow = (x + y)[self.perm] + (R if df == 1 else 0)
-        addrs, counts = [], []
-        per = max(1, chunk // (X * Y))
-        for f0 in range(0, nf, per):
-            a, ok = self._folds(np.arange(f0, min(nf, f0 + per), dtype=_I))
-            addrs.append(a[ok])
-            counts.append(ok.sum(axis=1))
-        self.addr = np.concatenate(addrs)
-        self.cum = np.concatenate([[0], np.cumsum(np.concatenate(counts))])
-        self.pass_rows = nf * L
-
-    def _folds(self, f):
-        """Addresses and real-entry masks of folds f, each in service order."""
-        pbase, koff, plr, plc, kbr, kbc = self.tab
-        R, C, M, K = self.R, self.C, self.M, self.K
-        u = np.arange(self.X, dtype=_I)
-        v = np.arange(self.Y, dtype=_I)
-        if self.df == 0:
-            p, k = f[:, None, None] * R + u[None, :, None], v[None, None, :]
-        elif self.df == 1:
-            p, k = v[None, None, :], f[:, None, None] * R + u[None, :, None]
-        else:
-            fc, fr = np.divmod(f, self.frn)
-            k = fr[:, None, None] * R + (R - 1 - u)[None, :, None]
-            p = fc[:, None, None] * C + v[None, None, :]
-        inr = (p < M) & (k < K)
-        p, k = np.minimum(p, M - 1), np.minimum(k, K - 1)
-        ok = inr & ~((plr[p] & kbr[k]) | (plc[p] & kbc[k]))
-        a = pbase[p] + koff[k]
-        n = f.size
-        a = np.broadcast_to(a, (n, self.X, self.Y)).reshape(n, -1)[:, self.perm]
-        ok = np.broadcast_to(ok, (n, self.X, self.Y)).reshape(n, -1)[:, self.perm]
-        return a, ok
-
-    def row(self, j):
-        """Demand row (within the pass) of the j-th (0-based) real entry of the pass."""
-        f = int(np.searchsorted(self.cum, j, side="right")) - 1
-        _, ok = self._folds(np.array([f], _I))
-        t = self.trow[np.flatnonzero(ok[0])[j - self.cum[f]]]
-        return f * self.L + int(t)
 
 
 def _periodic_dist(addr):
@@ -227,12 +140,29 @@ def _epoch_chain(dist, P, E, skip=True):
         x, ep = q + 1, ep + 1
 
 
-def _conv_ifmap_exact(df, R, C, M, K, L, geo, cap, passes):
+#: A pass with at most this many demands is materialised whole (its reuse distances wrap
+#: around the pass, so any number of passes is walked exactly); longer passes are walked tile by
+#: tile (:mod:`codesign_jax.systolic._exact_walk`).
+WHOLE_PASS = 1 << 22
+
+
+def _whole_pass(st):
+    """Addresses and demand rows (within the pass) of a whole pass of a :class:`_Stream`."""
+    addrs, rows = [], []
+    for sf in range(st.n_sf):
+        a, r, _ = st.materialize(sf, 0, st.n_tiles(sf))
+        addrs.append(a)
+        rows.append(r + st.row_base(sf, 0))
+    return np.concatenate(addrs), np.concatenate(rows)
+
+
+def _conv_ifmap_exact(df, R, C, M, K, L, geo, cap, passes, progress=None):
     """(misses, demand row of the last epoch-completing miss or -1) of a conv ifmap, CALC."""
-    ps = _IfmapPass(df, R, C, M, K, L, geo)
-    dist = _periodic_dist(ps.addr)
-    misses, pos = _epoch_chain(dist, passes, cap)
+    if M * K > WHOLE_PASS:
+        return conv_ifmap_epochs(df, R, C, M, K, L, geo, cap, passes, progress=progress)
+    st = _Stream(df, R, C, M, K, L, geo)
+    addr, rows = _whole_pass(st)
+    misses, pos = _epoch_chain(_periodic_dist(addr), passes, cap)
     if pos < 0:
         return misses, -1
-    Lp = ps.addr.size
-    return misses, (pos // Lp) * ps.pass_rows + ps.row(pos % Lp)
+    return misses, (pos // addr.size) * st.pass_rows + int(rows[pos % addr.size])

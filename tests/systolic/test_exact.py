@@ -7,6 +7,7 @@ import pytest
 from codesign_jax.systolic import _exact_ofmap as XO
 from codesign_jax.systolic import _exact_ramps as XR
 from codesign_jax.systolic import _exact_reads as XD
+from codesign_jax.systolic import _exact_tiles as XT
 from codesign_jax.systolic._exact import REFINED_FIELDS, refine_calc
 from codesign_jax.systolic import systolic_metrics
 from codesign_jax.hardware import SystolicArray
@@ -173,10 +174,11 @@ def test_epoch_chain_matches_brute_force(seed):
         assert XD._epoch_chain(dist, P, E, skip=False) == want
 
 
+@pytest.mark.parametrize("target", [1, 40, 1 << 15])
 @pytest.mark.parametrize("df", [0, 1, 2])
-def test_conv_ifmap_pass_matches_operand_matrix(df):
-    # the materialised pass is SCALE-Sim's demand stream: compare with a direct port of
-    # calc_ifmap_elem_addr + the fold loops + skew_matrix on a small conv
+def test_conv_ifmap_stream_matches_operand_matrix(df, target):
+    # the tiled pass is SCALE-Sim's demand stream whatever the tile size: compare with a direct
+    # port of calc_ifmap_elem_addr + the fold loops + skew_matrix on a small conv
     cv = Conv.create(9, 8, 3, 2, 3, 5, 2)
     gm = cv.to_gemm()
     M, K = int(gm.M), int(gm.K)
@@ -184,7 +186,8 @@ def test_conv_ifmap_pass_matches_operand_matrix(df):
     lay = XR._Layout(*(np.array([v], np.int64) for v in (M, int(gm.N), K, R, C, df)))
     ew, eh = int(gm.ofmap_w), M // int(gm.ofmap_w)
     geo = (ew, eh, 3, 2, 3, int(gm.last_h), int(gm.last_w), 2)
-    ps = XD._IfmapPass(df, R, C, M, K, int(lay.L[0]), geo)
+    st = XT._Stream(df, R, C, M, K, int(lay.L[0]), geo, target)
+    pass_addr, pass_rows = XD._whole_pass(st)
     # direct port
     i, j = np.meshgrid(np.arange(M), np.arange(K), indexing="ij")
     orow, ocol = np.divmod(i, ew)
@@ -225,10 +228,11 @@ def test_conv_ifmap_pass_matches_operand_matrix(df):
                             stream.append(x)
                             rows.append((fc * frn + fr) * L + t)
     # canonical addresses are a relabelling: same equality pattern, same rows
-    _, inv_a = np.unique(ps.addr, return_inverse=True)
+    _, inv_a = np.unique(pass_addr, return_inverse=True)
     _, inv_b = np.unique(np.asarray(stream), return_inverse=True)
     np.testing.assert_array_equal(inv_a, inv_b)
-    assert [ps.row(p) for p in range(len(rows))] == rows
+    assert pass_rows.tolist() == rows
+    assert st.pass_rows == (frn if df != 2 else -(-M // C) * frn) * L   # rows per pass
 
 
 def test_resnet18_cli_scale_is_fast():
