@@ -20,15 +20,17 @@ exactly on the host for the CALC points of a batch:
    miss. For operands that miss on every word of every pass (GEMM ifmaps, ws/is filters) the
    ``k E``-th miss is the ``k E``-th real demand (closed-form inverse of the skewed fold ramps);
    the output-stationary filter (blocks re-read once per row fold) follows a block-level miss
-   recurrence; a convolution ifmap (im2col overlap and off-edge -1 entries) is materialised one
-   pass at a time and its epochs are walked exactly (:func:`_epoch_chain`): epochs without any
-   word re-demanded within E positions are exactly E long and are jumped over, and whole periods
-   are skipped once an epoch start repeats modulo the pass.
+   recurrence; the epochs of a convolution ifmap (im2col overlap and off-edge -1 entries) are
+   walked exactly over its reuse distances (:func:`_epoch_chain` on a materialised pass of at
+   most 4M demands, else :mod:`codesign_jax.systolic._exact_walk` tile by tile): epochs without
+   any word re-demanded within E positions are exactly E long and are jumped over, and whole
+   periods are skipped once an epoch start repeats modulo the pass.
 
 Exact on every CALC row of tests/data/scalesim_reference.csv and scalesim_calc_extra.csv. Cost:
 closed forms for the ofmap and the GEMM/filter streams; a convolution ifmap larger than one epoch
-materialises one pass (M*K words, int32 addresses, built in chunks of 4M entries) plus an argsort
-(ResNet-18 on 32x32 or 8x8 arrays: under 1 s and under 100 MiB on one core). Results are cached
+is walked in memory set by the array, the filter and E, never by the ifmap (seconds for a layer
+of a 4k-input ResNet-50 or UNet), with a progress bar on a terminal for streams of over
+:data:`PROGRESS_DEMANDS` demands. Results are cached
 per distinct (layer, array, dataflow, ifmap SRAM). The stride of a lowered conv is not stored in
 :class:`~codesign_jax.workloads.Gemm`; it is recovered from ``ifmap_unique``
 (:func:`_canon_stride`).
@@ -36,6 +38,7 @@ per distinct (layer, array, dataflow, ifmap SRAM). The stride of a lowered conv 
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -62,6 +65,29 @@ def _geometry(g):
                                                     "last_h", "last_w")]
     one = np.ones_like(np.asarray(g.M))
     return [one, one, np.asarray(g.K), one, one, np.asarray(g.K)]
+
+
+#: Conv ifmap streams with more demands than this get a progress bar (on a terminal).
+PROGRESS_DEMANDS = 1 << 28
+
+
+@contextlib.contextmanager
+def _progress(label, demands):
+    """A tqdm bar over the demands of one long ifmap walk (with tqdm's time estimate), shown on
+    stderr when it is a terminal; yields the walk's ``progress(x, N)`` callback (or None)."""
+    if demands < PROGRESS_DEMANDS:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=demands, desc=label, unit="demand", unit_scale=True, leave=False,
+              disable=None, mininterval=0.5) as bar:
+        def update(x, n):
+            if bar.total != n:          # the real demands (the -1 entries dropped)
+                bar.total = n
+            bar.update(min(x, n) - bar.n)
+
+        yield update
 
 
 def refine_calc(g, a, m: dict) -> dict:
@@ -135,8 +161,11 @@ def refine_calc(g, a, m: dict) -> dict:
         key = (d, int(R[i]), int(C[i]), int(M[i]), int(K[i]), int(lay.L[i]), geo,
                int(cap_if[i]), passes)
         if key not in cache:
-            cache[key] = _conv_ifmap_exact(d, int(R[i]), int(C[i]), int(M[i]), int(K[i]),
-                                           int(lay.L[i]), geo, int(cap_if[i]), passes)
+            demands = passes * int(M[i]) * int(K[i])
+            with _progress(f"entry {int(idx[i])}: ifmap read epochs", demands) as update:
+                cache[key] = _conv_ifmap_exact(d, int(R[i]), int(C[i]), int(M[i]), int(K[i]),
+                                               int(lay.L[i]), geo, int(cap_if[i]), passes,
+                                               progress=update)
         misses, row = cache[key]
         if_reads[i] = misses
         if_stop[i] = row + 1 if row >= 0 else -1

@@ -60,17 +60,26 @@ class _Geometry:
         return pb + ko, ok
 
 
-def _pixkey(geo: _Geometry, P0: int, P1: int) -> tuple:
-    """Translation class of the pixel window [P0, P1) (P0 < 0 or P1 > M: a ramp past the ends)."""
+_KINDS = ("s", "e", "c", "f")
+
+
+def _pixkeys(geo: _Geometry, P0, P1):
+    """Translation classes of pixel windows [P0, P1) (arrays; P0 < 0 or P1 > M: a ramp past the
+    ends) as (kind, a, n) int arrays: kind 0 starts at or before pixel 0 (a = P0), 1 reaches the
+    last ofmap row or past M (a = M - P0, its -1 mask), 2 wraps a row or holds the last column
+    (a = first column), 3 lies inside one row (a = 0); n = P1 - P0."""
+    P0, P1 = np.asarray(P0, _I), np.asarray(P1, _I)
     n = P1 - P0
-    if P0 <= 0:
-        return ("s", P0, n)
-    if P1 > geo.M - geo.ew:                 # reaches the last ofmap row (its -1 mask) or past M
-        return ("e", geo.M - P0, n)
     c0 = P0 % geo.ew
-    if c0 + n >= geo.ew:                    # wraps a row or holds the last column
-        return ("c", c0, n)
-    return ("f", n)
+    kind = np.where(P0 <= 0, 0, np.where(P1 > geo.M - geo.ew, 1, np.where(c0 + n >= geo.ew, 2, 3)))
+    a = np.select([kind == 0, kind == 1, kind == 2], [P0, geo.M - P0, c0], 0)
+    return kind, a, n
+
+
+def _pixkey(geo: _Geometry, P0: int, P1: int) -> tuple:
+    """:func:`_pixkeys` of one window, as a tuple."""
+    kind, a, n = _pixkeys(geo, P0, P1)
+    return _KINDS[int(kind)], int(a), int(n)
 
 
 class _Stream:
@@ -83,7 +92,6 @@ class _Stream:
     def __init__(self, df, R, C, M, K, L, geo, target=TILE_TARGET):
         self.df, self.R, self.C, self.M, self.K, self.L = df, R, C, M, K, L
         self.g = _Geometry(M, K, geo)
-        self.ew_ = self.g.ew
         self.target = target
         self.frn = _cdiv(K if df != 0 else M, R)          # row folds
         if df == 0:      # one super-fold of frn folds, G folds (R pixels x K) per tile
@@ -115,22 +123,18 @@ class _Stream:
         return _cdiv(self.nunits, self.G)
 
     def pixels(self, sf, j):
-        """Pixel window [P0, P1) of tile j (ws: unclipped, ramps past 0 and M included)."""
+        """Pixel window [P0, P1) of tile(s) j (ws: unclipped, ramps past 0 and M included)."""
         if self.df == 1:
             B = self.steps(sf)
-            return j * B - self.rf(sf) + 1, min((j + 1) * B, self.M + self.rf(sf) - 1)
+            return j * B - self.rf(sf) + 1, np.minimum((j + 1) * B, self.M + self.rf(sf) - 1)
         u = self.unit * self.G
-        return j * u, min((j + 1) * u, self.M)
+        return j * u, np.minimum((j + 1) * u, self.M)
 
     def key(self, sf, j, c):
         """Cache key of tile j with up to c context tiles (translation class, see docstring)."""
         P0 = self.pixels(sf, j - c)[0]
         P1 = self.pixels(sf, j)[1]
-        return (sf if self.df == 1 else 0, c, _pixkey(self.g, P0, P1))
-
-    def keys(self, sf, c):
-        """Keys of every tile of super-fold sf, as a list (one per tile)."""
-        return [self.key(sf, j, c) for j in range(self.n_tiles(sf))]
+        return (sf if self.df == 1 else 0, c) + _pixkey(self.g, P0, P1)
 
     def row_base(self, sf, j):
         """Demand row (within the pass) of row 0 of tile j."""
@@ -185,28 +189,42 @@ class _Stream:
 
     def count(self, sf, j):
         """Real demands of tile j (closed form of the -1 mask of :meth:`materialize`)."""
-        g, M, ew = self.g, self.M, self.ew_
+        return int(self.counts(sf, np.array([j], _I))[0])
+
+    def counts(self, sf, j):
+        """Real demands of tiles j [n] (the -1 mask of :meth:`materialize` counted in closed
+        form: last-row pixels lose the positions with filter row >= last_h, last-column pixels
+        those with filter column >= last_w)."""
+        g, M, ew = self.g, self.M, self.g.ew
         xr = g.Fh - min(max(g.lh, 0), g.Fh)                # filter rows >= last_h
         xc = g.Fw - min(max(g.lw, 0), g.Fw)                # filter cols >= last_w
         nbr, nbc, nbb = xr * g.Fw * g.Ch, g.Fh * xc * g.Ch, xr * xc * g.Ch
 
-        def masked(a, b, kr, kc, kb):   # -1 entries among pixels [a, b) for these position counts
+        def real(a, b, nk, kr, kc, kb):     # pixels [a, b) x nk positions, minus the -1 ones
             a, b = np.maximum(a, 0), np.minimum(b, M)
             lr = np.maximum(0, b - np.maximum(a, M - ew))            # last ofmap row
             lc = np.maximum(0, b // ew - a // ew)                    # pixels with col ew - 1
             cr = ((a <= M - 1) & (M - 1 < b)).astype(_I)             # the corner pixel
-            return lr * kr + lc * kc - cr * kb, np.maximum(0, b - a)
+            return np.maximum(0, b - a) * nk - (lr * kr + lc * kc - cr * kb)
 
+        j = np.asarray(j, _I)
         if self.df != 1:
             P0, P1 = self.pixels(sf, j)
-            m, n = masked(P0, P1, nbr, nbc, nbb)
-            return int(n * self.K - m)
+            return real(P0, P1, self.K, nbr, nbc, nbb)
         B, rf = self.steps(sf), self.rf(sf)
-        t0, t1 = j * B, min((j + 1) * B, M + rf - 1)
+        t0, t1 = (j * B)[:, None], np.minimum((j + 1) * B, M + rf - 1)[:, None]
         r = np.arange(rf, dtype=_I)
         _, kbr, kbc = g.kpos(sf * self.R + r)
-        m, n = masked(t0 - r, t1 - r, kbr.astype(_I), kbc.astype(_I), (kbr & kbc).astype(_I))
-        return int((n - m).sum())
+        kbr, kbc = kbr.astype(_I), kbc.astype(_I)
+        return real(t0 - r, t1 - r, 1, kbr, kbc, kbr & kbc).sum(axis=1)
+
+    def table(self, sf, c):
+        """Every tile of super-fold sf with up to c context tiles: (kind, a, n) key arrays of
+        :meth:`key` and real demands, each [n_tiles]."""
+        j = np.arange(self.n_tiles(sf), dtype=_I)
+        P0 = self.pixels(sf, j - np.minimum(c, j))[0]
+        P1 = self.pixels(sf, j)[1]
+        return (*_pixkeys(self.g, P0, P1), self.counts(sf, j))
 
     # --- materialisation -----------------------------------------------------------------------
     def _fold_order(self):

@@ -50,22 +50,23 @@ class _Walker:
 
     # --- layout ----------------------------------------------------------------------------
     def _build_runs(self):
+        """Per super-fold, runs of consecutive tiles with one key: first tile j0 [r], tiles nt
+        [r], real demands per tile ne [r], start offset [r + 1] in the super-fold, keys [r]."""
         st = self.st
-        self.runs = []            # per sf: (j0 [r], n_tiles [r], n_each [r], start [r+1], keys)
+        self.runs = []
         sf_len = []
         for sf in range(st.n_sf):
-            j0, nt, ne, keys = [], [], [], []
-            for j in range(st.n_tiles(sf)):
-                k = st.key(sf, j, min(self.ctx[sf], j))
-                if keys and keys[-1] == k:
-                    nt[-1] += 1
-                    continue
-                j0.append(j)
-                nt.append(1)
-                keys.append(k)
-                ne.append(st.count(sf, j))
-            j0, nt, ne = (np.asarray(v, _I) for v in (j0, nt, ne))
+            kind, a, n, cnt = st.table(sf, self.ctx[sf])
+            j = np.arange(kind.size, dtype=_I)
+            c = np.minimum(self.ctx[sf], j)
+            new = np.ones(kind.size, bool)
+            new[1:] = ((kind[1:] != kind[:-1]) | (a[1:] != a[:-1]) | (n[1:] != n[:-1])
+                       | (c[1:] != c[:-1]))
+            j0 = np.flatnonzero(new).astype(_I)
+            nt = np.diff(np.append(j0, kind.size))
+            ne = cnt[j0]
             start = np.concatenate([[0], np.cumsum(nt * ne)])
+            keys = [st.key(sf, int(i), int(c[i])) for i in j0]
             self.runs.append((j0, nt, ne, start, keys))
             sf_len.append(int(start[-1]))
         self.sf_start = np.concatenate([[0], np.cumsum(sf_len)]).astype(_I)
@@ -288,26 +289,28 @@ class _Walker:
         self._count("explicit")
         return self.explicit(x)
 
-    def explicit(self, x, chunk=1 << 21):
-        """Epoch from x over chunks of reuse distances, else by distinct addresses."""
+    def explicit(self, x, max_chunk=1 << 21):
+        """Epoch from x over growing chunks of reuse distances, else by distinct addresses; theta
+        becomes one past the longest reuse distance that hit inside the epoch."""
         E, have, y, maxhit = self.E, 0, x, 0
+        chunk = max(4 * E, 1 << 16)
+        q = None
         while y < self.N:
             n = min(chunk, self.N - y)
             d = self.dist_slice(y, n)
             hit = (d <= np.arange(y - x, y - x + n)) & (d < _FAR)
-            if hit.any():
-                maxhit = max(maxhit, int(d[hit].max()))
             cs = np.cumsum(~hit) + have
             if cs[-1] >= E:
-                q = y + int(np.searchsorted(cs, E))
+                w = int(np.searchsorted(cs, E))
+                q, hit = y + w, hit[:w + 1]
+            if hit.any():
+                maxhit = max(maxhit, int(d[:hit.size][hit].max()))
+            if q is not None:
                 break
-            have, y = int(cs[-1]), y + n
-        else:
-            q = None
+            have, y, chunk = int(cs[-1]), y + n, min(2 * chunk, max_chunk)
         if not self.far_ok(x, q if q is not None else self.N - 1):
             self._count("direct")
             return self.direct(x)
-        # theta: past the longest reuse distance that hit inside an epoch
         self.theta = max(self.theta or 1, maxhit + 1)
         return (q, None) if q is not None else (None, have)
 

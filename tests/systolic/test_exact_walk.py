@@ -197,3 +197,30 @@ def test_tiles_are_bounded_by_array_and_filter():
             for sf in range(st.n_sf):
                 assert XU._tile_len(st, sf) <= max(XT.TILE_TARGET, R * K, C * (K + R),
                                                    2 * geo[0] * R)
+
+
+def test_long_walk_shows_a_progress_bar(monkeypatch):
+    # a stream over PROGRESS_DEMANDS gets a tqdm bar (with its estimate) on a terminal
+    import io
+    import sys
+
+    from codesign_jax.hardware import SystolicArray
+    from codesign_jax.systolic import _exact as X
+    from codesign_jax.systolic import systolic_metrics
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    g = Conv.create(700, 700, 3, 3, 1, 28, 1).to_gemm()     # 4.4M demands per pass: tiled
+    a = SystolicArray.create(12, 14, "ws", 36, 36, 36, "CALC")
+    m = systolic_metrics(np, g, a)
+    monkeypatch.setattr(X, "PROGRESS_DEMANDS", 1)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    out = X.refine_calc(g, a, m)
+    text = sys.stderr.getvalue()
+    assert "ifmap read epochs" in text and "demand" in text
+    monkeypatch.setattr(X, "PROGRESS_DEMANDS", 1 << 62)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert X.refine_calc(g, a, m)["dram_ifmap_reads"] == out["dram_ifmap_reads"]
+    assert sys.stderr.getvalue() == ""
