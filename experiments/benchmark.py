@@ -3,6 +3,7 @@ r"""Throughput benchmarks, measured side by side in one run.
     python experiments/benchmark.py --json OUT.json                 # systolic model (default)
     python experiments/benchmark.py --suite=spatial --json OUT.json # MAESTRO-style model
     python experiments/benchmark.py --suite=sweep --points=1e8 --json OUT.json
+    python experiments/benchmark.py --suite=scalesim_examples --scalesim_repo DIR --json OUT.json
 
 ``--suite=systolic`` times the full jitted SCALE-Sim-equivalent model (every report field plus
 energy/area) over a grid of workloads x rows x cols x dataflow x SRAM sizes, a numpy port of the
@@ -11,6 +12,9 @@ SCALE-Sim on a handful of layers when it is importable (or ``--scalesim_python``
 interpreter that has it). Every output field reaches the measured result: per workload the
 argmin over designs of total cycles, plus the sum over all points of every field, so XLA cannot
 drop any of them. It also measures peak host RSS for a chunked run of ``--memory_points``.
+``--suite=scalesim_examples`` runs the CLI on every example SCALE-Sim ships (a scale-sim-v2
+checkout in ``--scalesim_repo``), one process per run: seconds, peak RSS, exit code
+(``bench_scalesim_examples.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ if any(a in ("--suite=spatial", "spatial") for a in sys.argv) and \
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                                f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
 
+import bench_scalesim_examples  # noqa: E402  (defines its --scalesim_repo ... flags)
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -46,7 +51,8 @@ from codesign_jax.topology import load_topology, shipped_topology_path  # noqa: 
 from codesign_jax.workloads import Gemm  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("suite", "systolic", ["systolic", "spatial", "sweep"], "What to benchmark.")
+flags.DEFINE_enum("suite", "systolic", ["systolic", "spatial", "sweep", "scalesim_examples"],
+                  "What to benchmark.")
 flags.DEFINE_string("json", None, "Write the results here as JSON.")
 flags.DEFINE_float("points", 1e8, "sweep suite: number of (workload, design) points.")
 flags.DEFINE_integer("chunk_size", None, "sweep suite: designs per chunk (default: automatic).")
@@ -320,6 +326,8 @@ def main(argv):
     elif FLAGS.suite == "spatial":
         from bench_spatial import run_spatial_suite
         out = run_spatial_suite(int(FLAGS.points) if FLAGS["points"].present else 1 << 21)
+    elif FLAGS.suite == "scalesim_examples":
+        out = bench_scalesim_examples.run_from_flags()
     else:
         from bench_sweep import run_sweep_suite
         out = run_sweep_suite(int(FLAGS.points), FLAGS.chunk_size)

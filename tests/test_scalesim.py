@@ -146,3 +146,32 @@ def test_energy_report_consistent(tmp_path):
     # MAC + three SRAMs + DRAM + static (leakage) = total
     np.testing.assert_allclose(v[:, :6].sum(axis=1), v[:, 6], rtol=1e-12)
     assert np.all(v > 0)
+
+
+def test_examples_benchmark_runs_and_the_tab_separated_topology_exits_2(tmp_path):
+    # experiments/bench_scalesim_examples.py on a stand-in for SCALE-Sim's repository layout
+    sys.path.insert(0, os.path.join(os.path.dirname(DATA), "..", "experiments"))
+    import bench_scalesim_examples as bench
+
+    cfg = open(cli._default_config()).read()
+    (tmp_path / "configs").mkdir()
+    for name in ("eyeriss", "google", "scale"):
+        (tmp_path / "configs" / f"{name}.cfg").write_text(cfg)
+    conv = tmp_path / "topologies" / "conv_nets"
+    gemm = tmp_path / "topologies" / "GEMM_mnk"
+    conv.mkdir(parents=True)
+    gemm.mkdir(parents=True)
+    (conv / "tiny.csv").write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, "
+                                   "Filter Width, Channels, Num Filter, Strides,\nc, 8, 8, 3, 3, "
+                                   "2, 4, 1,\n")
+    (conv / "UNet_maestro.csv").write_text("Layer name\tIFMAP Height\tIFMAP Width\n")
+    (gemm / "g.csv").write_text("Layer, M, N, K,\ng, 4, 5, 6,\n")
+    runs = bench.example_runs(str(tmp_path))
+    assert len(runs) == 9
+    assert sorted({(r["input_type"], r["expected_exit"]) for r in runs}) == [
+        ("conv", 0), ("conv", 2), ("gemm", 0)]
+    tab = [r for r in runs if r["expected_exit"] == 2][0]
+    res = bench.run_one(tab, rss_cap_mib=4096, timeout_s=300)
+    assert res["exit_code"] == 2 and res["ok"] and res["killed"] is None
+    assert "tab-separated" in res["stderr_tail"][-1] and "UNet_maestro.csv" in res["stderr_tail"][-1]
+    assert 0 < res["peak_rss_mib"] < 4096 and res["seconds"] > 0
