@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: MAESTRO layer types the spatial model takes (static field of :class:`SpatialLayer`).
-LAYER_TYPES = ("CONV", "DSCONV", "GEMM")
+LAYER_TYPES = ("CONV", "DSCONV", "GEMM", "NGCONV")
 
 
 GEMM_ARRAY_FIELDS = ("M", "N", "K", "ifmap_unique", "ifmap_valid", "ofmap_w", "filt_h", "filt_w",
@@ -207,11 +207,11 @@ class SpatialLayer:
     """A batch of layers, as MAESTRO takes them (input sizes, not output sizes).
 
     Fields are arrays of any broadcastable shape ``[...]`` (ints or float64):
-      K: output channels (CONV), 1 for DSCONV; N (output columns) for GEMM.
+      K: output channels (CONV; per group for NGCONV), 1 for DSCONV; N (output columns) for GEMM.
       C: input channels; the reduction size K for GEMM.
       R, S: filter rows/cols (1 for GEMM).  Y, X: input rows/cols; Y is M (output rows) for GEMM.
-      stride: stride of Y and X (1 for GEMM).
-      layer_type: 'CONV', 'DSCONV' or 'GEMM' (static).
+      stride: stride of Y and X (1 for GEMM).  N: batch (``batch`` only), G: groups (NGCONV); None = 1.
+      layer_type: 'CONV', 'DSCONV', 'GEMM' or 'NGCONV' (static); batch: static, MAESTRO's batch tensors.
     """
 
     K: Any
@@ -222,6 +222,9 @@ class SpatialLayer:
     X: Any
     stride: Any
     layer_type: str = struct.field(pytree_node=False, default="CONV")
+    N: Any = None
+    G: Any = None
+    batch: bool = struct.field(pytree_node=False, default=False)
 
 
 def conv_layer(K, C, R, S, Y, X, stride=1) -> SpatialLayer:
