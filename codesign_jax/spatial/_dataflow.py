@@ -221,7 +221,8 @@ def parse_dataflow(text: str, name: str = "custom", constants: Mapping[str, Unio
             elif is_inner:
                 stmts.append(s)
             else:
-                raise ValueError(f"dataflow {name!r}: {s!r} outside the Dataflow block (expected 'Constant NAME value;').")
+                raise ValueError(f"dataflow {name!r}: {s!r} outside the Dataflow block (expected 'Constant NAME "
+                                 "value;').")
     if not stmts:
         raise ValueError(f"dataflow {name!r}: no directives in {text!r}.")
     dirs = []

@@ -241,7 +241,8 @@ def _report(xp, layer_type, given, stride, accel, df: Dataflow, stride_mode: str
         out["arithmetic_intensity"] = top["arith"]
     out = dict(zip(out, ops.lower_all(list(out.values()))))
     shape = xp.broadcast_shapes(*[xp.shape(v) for v in out.values()])
-    return {k: xp.broadcast_to(xp.asarray(out[k], dtype=xp.float64), shape) for k in out if k in REPORT_FIELDS or extras}
+    keys = REPORT_FIELDS + (("arithmetic_intensity",) if extras else ())
+    return {k: xp.broadcast_to(xp.asarray(out[k], dtype=xp.float64), shape) for k in keys}
 
 
 def _stride_mode(stride, unit_stride: Optional[bool], strided: Optional[bool]) -> str:
