@@ -87,10 +87,11 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs, ext
     allowed = [(0,) if d.init_only else ((0, 1) if d.no_edge else (0, 1, 2)) for d in dirs]
     sub_cache = {}  # sub-cluster analyses, keyed by how their dims were formed
     # IterationAnalysis::ConstructIterationStatusTable: a case occurs prod(state occurrences) times (an
-    # int in MAESTRO); the all-Steady case is the largest.
+    # int in MAESTRO); the all-Steady case is the largest (statically absent Steady states count 1).
     max_occ = 1.0
-    for s in states:
-        max_occ = max_occ * ops.max(s[1].occ, 1.0)
+    for i, d in enumerate(dirs):
+        if not d.init_only:
+            max_occ = max_occ * ops.max(states[i][1].occ, 1.0)
 
     def per_b(b):
         """Everything that depends on the Edge vector b only (Steady folded into Init)."""
@@ -111,6 +112,8 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs, ext
                     sub_cache[key] = analyze(ops, levels, idx + 1, sd, noc_bw, noc_lat, offchip_bw, False)
                 subs[ee] = sub_cache[key]
             r0, a0 = subs[False]["runtime"], subs[False]["active"]
+            if not any(b):
+                r["sub_occ"] = subs[False]["max_occ"]
             if True in subs:
                 r1, a1 = subs[True]["runtime"], subs[True]["active"]
                 many = lv.nec > 1
@@ -221,8 +224,8 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs, ext
         kb["tp"] = ops.min(kb["tp"], w(states[c][1].exists, tp, _INF) if steady_c else tp)
 
     res: dict[str, Any] = {"runtime": sum(kb["ppf"] * kb["rt"] for kb in B.values())}
-    for sub in sub_cache.values():
-        max_occ = ops.max(max_occ, sub["max_occ"])
+    if "sub_occ" in B.get((False,) * nd, {}):  # the sub-clusters of Init/Steady tiles: the largest dims
+        max_occ = ops.max(max_occ, B[(False,) * nd]["sub_occ"])
     res["max_occ"] = max_occ
     act_w = _Lin()
     for kb in B.values():
