@@ -262,8 +262,10 @@ def maestro_main(argv: Sequence[str]) -> int:
 
     try:
         o = _maestro_options(argv)
-        if o["num_simd_lanes"] != 1:
-            raise ValueError(f"--num_simd_lanes={o['num_simd_lanes']}: only 1 SIMD lane per PE is modelled.")
+        if o["num_simd_lanes"] < 1:
+            raise ValueError(f"--num_simd_lanes={o['num_simd_lanes']}: MAESTRO divides by it.")
+        if o["bw_sweep"] and o["top_bw_only"]:
+            raise ValueError("--bw_sweep with --top_bw_only (MAESTRO's NoC bandwidth sweep) is not modelled.")
         if not o["Mapping_file"]:
             raise ValueError("no --Mapping_file given (MAESTRO: 'Failed to open the input file').")
         model = _files.read_model_file(o["Mapping_file"])
@@ -278,14 +280,15 @@ def maestro_main(argv: Sequence[str]) -> int:
             if v <= 0:
                 raise ValueError(f"{k}={v}: MAESTRO divides by it (SIGFPE).")
         accel = sp.SpatialAccelerator(float(pes), float(l1), float(l2), float(noc_bw), float(off_bw), float(lat))
-        res = _network.evaluate_model(model, accel)
+        res = _network.evaluate_model(model, accel, simd=o["num_simd_lanes"])
         bad = _network.first_error(res)
         if bad is not None:
             i, name, why = bad
             raise ValueError(f"{o['Mapping_file']}: layer {i + 1} ({name!r}): {why}; MAESTRO stops here and writes "
                              "no CSV.")
         lines = _csv.csv_lines(res.network, res.names, res.fields, res.multi_level, res.input_size,
-                               res.weight_size, res.fields["arithmetic_intensity"], pes, noc_bw)
+                               res.weight_size, res.fields["arithmetic_intensity"], pes, noc_bw,
+                               o["num_simd_lanes"])
         if o["print_res_csv_file"]:
             path = _csv_name(o["Mapping_file"])
             new = not os.path.exists(path)

@@ -59,8 +59,8 @@ def run_constants_suite(n_layers: int = 256, repeat: int = 3, dataflows=("dla", 
         best = np.argmin(rt, axis=1)  # first minimum: fewer PEs, then the smaller tile (ConfigID order)
         ok = True
         for i in range(0, n_layers, max(1, n_layers // 4)):
-            one = sp.spatial_cost(sp.conv_layer(*(np.full(768, float(np.asarray(getattr(lay, k))[i])) for k in "KCRSYX")),
-                                  accel, df, backend="numpy")
+            one_layer = sp.conv_layer(*(np.full(768, float(np.asarray(getattr(lay, k))[i])) for k in "KCRSYX"))
+            one = sp.spatial_cost(one_layer, accel, df, backend="numpy")
             ref = np.where(np.asarray(one.degenerate) == 0, np.asarray(one.runtime_cycles), np.inf)
             ok = ok and int(np.argmin(ref)) == int(best[i]) and np.array_equal(ref, rt[i])
         out["dataflows"][name] = {

@@ -91,3 +91,31 @@ def test_dropin_flag_semantics(workdir):
                                        ("a/b/c/x.y.m", "c/x.csv"), ("../d/x.m", "x.csv")])
 def test_csv_name_is_maestros(path, name):
     assert maestro._csv_name(path) == name  # APIV2::ConstructOutputFileName
+
+
+LOCAL = pathlib.Path(__file__).parent / "data" / "maestro_local"
+LOCAL_SETTINGS = {
+    "ex2": ["--num_pes=256", "--l1_size_cstr=100", "--l2_size_cstr=3000", "--offchip_bw_cstr=50"],
+    "simd4": ["--num_pes=256", "--l1_size_cstr=100", "--l2_size_cstr=3000", "--noc_bw_cstr=1000",
+              "--offchip_bw_cstr=50", "--num_simd_lanes=4", "--noc_hop_latency=1"],
+    "hwlat": ["--num_pes=1024", "--noc_bw_cstr=512", "--noc_hops=2", "--noc_hop_latency=3", "--offchip_bw_cstr=256",
+              "--l1_size_cstr=1024", "--l2_size_cstr=4096"],
+    "cfx": ["--full_buffer=false", "--noc_bw_cstr=81920000", "--noc_hops=1", "--noc_hop_latency=1",
+            "--noc_mc_support=true", "--num_pes=128", "--num_simd_lanes=1", "--l1_size_cstr=819200000",
+            "--l2_size_cstr=819200000"],
+}
+
+
+LOCAL_CASES = [pytest.param(n, s, marks=() if n == "ncf_nmk" or (s, n) == ("simd4", "mnasnet_rs") else pytest.mark.slow,
+                            id=f"{n}-{s}")
+               for n in sorted(p.stem for p in (LOCAL / "mapping").glob("*.m")) for s in sorted(LOCAL_SETTINGS)]
+
+
+@pytest.mark.parametrize("name,setting", LOCAL_CASES)
+def test_dropin_other_flag_settings(tmp_path, monkeypatch, name, setting):
+    """Default NoC bandwidth and hop latency, SIMD lanes, multi-hop latency, ConfuciuX's flags
+    (tests/data/maestro_local)."""
+    shutil.copytree(LOCAL / "mapping", tmp_path / "data" / "mapping")
+    monkeypatch.chdir(tmp_path)
+    assert maestro.main([*LOCAL_SETTINGS[setting], f"--Mapping_file=data/mapping/{name}.m", *COMMON]) == 0
+    assert (tmp_path / f"{name}.csv").read_text() == (LOCAL / setting / f"{name}.csv").read_text()

@@ -101,7 +101,8 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs, ext
         psums = case.crit_psums(out_vars)
         r["ppf"] = w(psums > 0, 1.0, 0.0)
         if innermost:
-            comp = psums
+            # CA_cost-analysis-engine.hpp: innermost compute delay = ceil(partial sums / SIMD lanes).
+            comp = psums if lv.simd == 1 else ops.xp.ceil(psums / float(lv.simd))
             r["active"] = w(st[lv.sp.var].edge, lv.nec, lv.N)
         else:
             s = st[lv.sp.var]

@@ -99,8 +99,8 @@ class _Dir:
 class _Level:
     """Static analysis of one cluster level (DFA_cluster-unit.hpp + CA_reuse-analysis.hpp sizes)."""
 
-    def __init__(self, ops, idx, dirs, dims, n_sub, layer_type):
-        self.idx, self.dirs, self.dims, self.N = idx, dirs, dims, n_sub
+    def __init__(self, ops, idx, dirs, dims, n_sub, layer_type, simd=1):
+        self.idx, self.dirs, self.dims, self.N, self.simd = idx, dirs, dims, n_sub, simd
         self.layer_type = layer_type
         self.conv = layer_type != "GEMM"
         self.sp = next(d for d in dirs if d.spatial)  # upper spatial map (engine's spmap_directive)
@@ -187,7 +187,7 @@ def _static_flags(dirs, prev, i, df, conv):
 
 
 def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pes, unit_stride=False,
-                 strided=False, consts=None):
+                 strided=False, consts=None, simd=1):
     """ClusterAnalysis (DFA_cluster-analysis.hpp): per-level directives, dims and sub-cluster counts.
 
     Args:
@@ -198,6 +198,7 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
       strided: static promise that stride != 1 everywhere (ApplyOuterStride's tests fold).
       consts: values of the dataflow's remaining constants (name -> array), as MAESTRO substitutes
         them into the directives (DFSL_parser.hpp).
+      simd: SIMD lanes per PE (static; MAESTRO's --num_simd_lanes).
     Returns: list of :class:`_Level`, top first.
     """
     conv = layer_type != "GEMM"
@@ -270,7 +271,7 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
                     d.msym, d.osym = ("st", d.msym), ("st", d.osym, i > 0)
         _static_flags(dirs, prev, i, df, conv)
         n_sub = ops.fdiv(num_pes, prod) if i == 0 else csizes[i - 1]
-        levels.append(_Level(ops, i, dirs, dims, n_sub, layer_type))
+        levels.append(_Level(ops, i, dirs, dims, n_sub, layer_type, simd))
         # ConstructLowerClusterDimensionTable: min(map size, dim) for the input-tensor vars.
         nxt = {}
         for v in in_vars:

@@ -164,7 +164,7 @@ def resolve_constants(df: Dataflow, accel: SpatialAccelerator) -> tuple[Dataflow
 
 
 def _report(xp, layer_type, given, stride, accel, df: Dataflow, stride_mode: str = "general",
-            extras: bool = False) -> dict:
+            extras: bool = False, simd: int = 1) -> dict:
     """The formulas, once, over array namespace ``xp``; returns a dict of REPORT_FIELDS.
 
     ``stride_mode``: 'general', or a static promise about every point: 'unit' (stride 1: skips
@@ -179,7 +179,7 @@ def _report(xp, layer_type, given, stride, accel, df: Dataflow, stride_mode: str
     df, cvals = resolve_constants(df, accel)
     consts = {n: num_pes if isinstance(v, str) else f(v) for n, v in cvals.items()}
     levels = _eng.build_levels(ops, df, layer_type, given, stride, num_pes, stride_mode == "unit",
-                               stride_mode == "strided", consts)
+                               stride_mode == "strided", consts, simd)
     top = _ana.analyze(ops, levels, 0, levels[0].dims, noc_bw, hops, off_bw, True, extras)
     inner = levels[-1]
     out = {}
@@ -279,7 +279,8 @@ def from_columns(lcols, acols, kind: str, names: tuple) -> tuple[SpatialLayer, S
 
 def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", *, backend: str = "jax",
                       block: int = 2048, unit_stride: Optional[bool] = None, strided: Optional[bool] = None,
-                      extras: bool = False) -> Callable[[SpatialLayer, SpatialAccelerator], SpatialReport]:
+                      extras: bool = False, simd_lanes: int = 1
+                      ) -> Callable[[SpatialLayer, SpatialAccelerator], SpatialReport]:
     """Factory: a pure function ``(layer, accel) -> SpatialReport`` for one dataflow and layer type.
 
     Args:
@@ -299,10 +300,14 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
         fewer ops; results for stride 1 are wrong); None (default): also chosen from a concrete stride.
       extras: also MAESTRO's ``arithmetic_intensity`` (a CSV figure: the last valid case's MACs per
         ingress element; not in :data:`REPORT_FIELDS`, adds ops).
+      simd_lanes: MAC lanes per PE (MAESTRO's ``--num_simd_lanes``; static): the innermost compute delay
+        is ceil(partial sums / lanes).
     The returned function does not validate inputs; :func:`spatial_cost` does.
     """
     df = get_dataflow(dataflow)
     kind = _check_kind(layer_type)
+    if isinstance(simd_lanes, bool) or not isinstance(simd_lanes, int) or simd_lanes < 1:
+        raise ValueError(f"simd_lanes must be a positive integer, got {simd_lanes!r}.")
     xp = {"jax": jnp, "numpy": np}.get(backend)
     if xp is None:
         raise ValueError(f"backend={backend!r} must be 'jax' or 'numpy'.")
@@ -310,7 +315,7 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
     def fields(layer: SpatialLayer, accel: SpatialAccelerator, unit: str) -> dict:
         given, stride = _dims(xp, layer, kind)
         with np.errstate(all="ignore"):
-            return _report(xp, kind, given, stride, accel, df, unit, extras)
+            return _report(xp, kind, given, stride, accel, df, unit, extras, simd_lanes)
 
     def cost(layer: SpatialLayer, accel: SpatialAccelerator) -> SpatialReport:
         unit = _stride_mode(layer.stride, unit_stride, strided)

@@ -33,8 +33,8 @@ _KEYS = REPORT_FIELDS + ("arithmetic_intensity",)
 
 
 @functools.lru_cache(maxsize=None)
-def _jitted_extras(df: Dataflow, kind: str, mode: str):
-    return jax.jit(make_spatial_cost(df, kind, extras=True, **_MODE_ARGS[mode]))
+def _jitted_extras(df: Dataflow, kind: str, mode: str, simd: int):
+    return jax.jit(make_spatial_cost(df, kind, extras=True, simd_lanes=simd, **_MODE_ARGS[mode]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,9 +110,11 @@ def layer_table(model: ModelFile) -> list:
     return out
 
 
-def evaluate_model(model: ModelFile, accel: SpatialAccelerator, backend: str = "numpy") -> NetworkResult:
-    """Every layer of ``model`` on the scalar accelerator ``accel``; one batched call per group of
-    layers sharing (dataflow, kind, stride class). ``backend``: 'numpy' (no compile) or 'jax'."""
+def evaluate_model(model: ModelFile, accel: SpatialAccelerator, backend: str = "numpy", simd: int = 1
+                   ) -> NetworkResult:
+    """Every layer of ``model`` on the scalar accelerator ``accel`` (``simd`` MAC lanes per PE); one batched
+    call per group of layers sharing (dataflow, kind, stride class). ``backend``: 'numpy' (no compile) or
+    'jax'."""
     table = layer_table(model)
     n = len(model.layers)
     fields = {k: np.full(n, np.nan) for k in _KEYS}
@@ -134,13 +136,13 @@ def evaluate_model(model: ModelFile, accel: SpatialAccelerator, backend: str = "
             continue
         sub = lay.replace(**{k: c[ok] for k, c in cols.items()})
         if backend == "numpy":
-            rep = make_spatial_cost(df, kind, backend="numpy", extras=True)(sub, accel)
+            rep = make_spatial_cost(df, kind, backend="numpy", extras=True, simd_lanes=simd)(sub, accel)
             vals = {k: np.broadcast_to(np.asarray(getattr(rep, k), np.float64), ok.shape) for k in _KEYS}
         else:
             vals = {k: np.empty(ok.shape) for k in _KEYS}
             for mask, mode in _stride_groups(sub.stride, kind):
                 part = sub.replace(**{k: c[mask] for k, c in _cols(sub, kind).items()})
-                rep = _jitted_extras(df, kind, mode)(part, accel)
+                rep = _jitted_extras(df, kind, mode, simd)(part, accel)
                 for k in _KEYS:
                     vals[k][mask] = np.asarray(getattr(rep, k))
         for k in _KEYS:
