@@ -9,9 +9,9 @@ machine load), for each hardware setting (HW-file mode and MAESTRO's flag mode):
   (Python, JAX and package import included), wall and CPU seconds; its CSV is compared with MAESTRO's
   (identical rows, same exit status);
 * ``inproc``: the same ``maestro.main(argv)`` in an already running Python (no import), numpy backend;
-* ``library``: every layer of every file MAESTRO completes, through ``evaluate_model(..., backend='jax')``
-  (jit-compiled per (dataflow, layer kind, stride class)): the first pass (compile included) and a second,
-  warm pass.
+* ``library`` (``library=True``): every layer of every file MAESTRO completes, through
+  ``evaluate_model(..., backend='jax')`` (jit-compiled per (dataflow, layer kind, stride class): one compile
+  per distinct dataflow of each file): the first pass (compile included) and a second, warm pass.
 
 Per-layer figures divide by the layers of the files timed (MAESTRO's rejected files included: it stops
 early on them, and so do we). Run: ``python experiments/benchmark.py --suite=maestro --maestro PATH``.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import io
+import json
 import os
 import resource
 import shutil
@@ -64,7 +65,8 @@ def _read(path):
     return open(path).read().splitlines() if os.path.exists(path) else []
 
 
-def run_maestro_suite(maestro: str, mapping_dir: str, hw_file: str, settings=("hwfile", "cli64")) -> dict:
+def run_maestro_suite(maestro: str, mapping_dir: str, hw_file: str, settings=("hwfile", "cli64"),
+                      library: bool = False) -> dict:
     files = sorted(glob.glob(os.path.join(mapping_dir, "*.m")))
     models = {}
     for f in files:
@@ -118,8 +120,10 @@ def run_maestro_suite(maestro: str, mapping_dir: str, hw_file: str, settings=("h
         res["csv_rows"] = rows
         res["csv_rows_identical"] = same_rows
         res["exit_status_agrees"] = f"{rc_same}/{len(files)}"
-        res["library"] = _library(models, setting, hw_file, n_layers, tot["maestro"])
+        if library:
+            res["library"] = _library(models, setting, hw_file, n_layers, tot["maestro"])
         out["settings"][setting] = res
+        print(json.dumps({setting: res}), flush=True)
         shutil.rmtree(work, ignore_errors=True)
     return out
 

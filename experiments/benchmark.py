@@ -56,6 +56,8 @@ flags.DEFINE_string("maestro", None, "maestro suite: the MAESTRO binary (built f
 flags.DEFINE_string("mapping_dir", None, "maestro suite: network files (default: data/mapping next to the binary, "
                     "else tests/data/maestro_dropin/mapping).")
 flags.DEFINE_integer("layers", 256, "constants suite: layers (x 768 designs).")
+flags.DEFINE_list("maestro_settings", ["hwfile", "cli64"], "maestro suite: hwfile and/or cli64.")
+flags.DEFINE_bool("maestro_library", False, "maestro suite: also time the jitted library path (compiles).")
 flags.DEFINE_string("json", None, "Write the results here as JSON.")
 flags.DEFINE_float("points", 1e8, "sweep suite: number of (workload, design) points.")
 flags.DEFINE_integer("chunk_size", None, "sweep suite: designs per chunk (default: automatic).")
@@ -334,7 +336,8 @@ def main(argv):
         near = os.path.join(os.path.dirname(os.path.abspath(FLAGS.maestro)), "data")
         base = near if os.path.isdir(os.path.join(near, "mapping")) else here
         out = run_maestro_suite(FLAGS.maestro, FLAGS.mapping_dir or os.path.join(base, "mapping"),
-                                os.path.join(base, "hw", "accelerator_1.m"))
+                                os.path.join(base, "hw", "accelerator_1.m"), FLAGS.maestro_settings,
+                                FLAGS.maestro_library)
     elif FLAGS.suite == "constants":
         from bench_constants import run_constants_suite
         out = run_constants_suite(FLAGS.layers)
