@@ -258,7 +258,7 @@ def _csv_name(mapping_file: str) -> str:
 
 def maestro_main(argv: Sequence[str]) -> int:
     """MAESTRO's command line: evaluate the model file, write MAESTRO's CSV; 0, or 2 where MAESTRO stops."""
-    from codesign_jax.spatial import _csv, _files, _network  # noqa: PLC0415  (only the drop-in needs them)
+    from codesign_jax.spatial import _csv, _files, _run  # noqa: PLC0415  (only the drop-in needs them)
 
     try:
         o = _maestro_options(argv)
@@ -280,8 +280,8 @@ def maestro_main(argv: Sequence[str]) -> int:
             if v <= 0:
                 raise ValueError(f"{k}={v}: MAESTRO divides by it (SIGFPE).")
         accel = sp.SpatialAccelerator(float(pes), float(l1), float(l2), float(noc_bw), float(off_bw), float(lat))
-        res = _network.evaluate_model(model, accel, simd=o["num_simd_lanes"])
-        bad = _network.first_error(res)
+        res = _run.evaluate_model(model, accel, simd=o["num_simd_lanes"])
+        bad = _run.first_error(res)
         if bad is not None:
             i, name, why = bad
             raise ValueError(f"{o['Mapping_file']}: layer {i + 1} ({name!r}): {why}; MAESTRO stops here and writes "

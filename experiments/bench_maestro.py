@@ -35,7 +35,7 @@ import numpy as np
 
 from codesign_jax import maestro as cli
 from codesign_jax.hardware import SpatialAccelerator
-from codesign_jax.spatial import _files, _network
+from codesign_jax.spatial import _files, _run
 
 SETTINGS = {
     "hwfile": ["--HW_file=data/hw/accelerator_1.m"],
@@ -146,7 +146,7 @@ def _library(models: dict, setting: str, hw_file: str, n_layers: int, maestro_to
         done = 0
         for m in models.values():
             if m is not None:
-                r = _network.evaluate_model(m, accel, backend="jax")
+                r = _run.evaluate_model(m, accel, backend="jax")
                 done += int(np.sum(np.isfinite(r.fields["runtime_cycles"])))
         passes.append((time.perf_counter() - t0, _self_cpu() - c0))
     (w1, c1), (w2, c2) = passes

@@ -5,8 +5,8 @@
   at trace time; ``_model``: the unvalidated kernel ``make_spatial_cost``;
 * ``_check``: where MAESTRO refuses a combination; ``_cost``: the validated ``spatial_cost``;
 * ``_grid``: the layers x accelerators evaluator; ``_area``: area and power;
-* ``_files``: MAESTRO's model and hardware files; ``_network``: a model file on one accelerator;
-  ``_csv``: the CSV MAESTRO writes.
+* ``_files``: MAESTRO's model and hardware files; ``_run``: a model file on one accelerator, as
+  MAESTRO runs it; ``_csv``: the CSV MAESTRO writes.
 The layer (:class:`~codesign_jax.workloads.SpatialLayer`) and accelerator
 (:class:`~codesign_jax.hardware.SpatialAccelerator`) types are re-exported here.
 """
