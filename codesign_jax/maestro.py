@@ -135,8 +135,7 @@ def evaluate(layers: list[dict], accels: list[dict], dataflows: Sequence, backen
                 continue
             pairs = [(a, l) for a in accels for l in ls]  # accelerator-major
             col = lambda rows, k, d=None: np.array([float(r.get(k) or d) for r in rows])
-            grid_layers = sp.SpatialLayer(*(col(ls, k) for k in ("K", "C", "R", "S", "Y", "X", "stride")), lt,
-                                          G=col(ls, "G", 1))
+            grid_layers = sp.SpatialLayer(*(col(ls, k) for k in ("K", "C", "R", "S", "Y", "X", "stride")), lt)
             grid_accels = sp.SpatialAccelerator(
                 col(accels, "num_pes"), col(accels, "l1_size_cstr"), col(accels, "l2_size_cstr"),
                 col(accels, "noc_bw_cstr"), col(accels, "offchip_bw_cstr"), col(accels, "noc_hops", 1),
@@ -339,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown or not names:
             raise ValueError(f"--dataflow: unknown {unknown or names}; registered: {sorted(dataflows)}.")
         consts = sorted({c for d in names for c in dataflows[d].constant_names})
-        layers = _read_table(a.layers, LAYER_COLUMNS, optional=("G",))
+        layers = _read_table(a.layers, LAYER_COLUMNS)
         accels = _read_table(a.accelerators, ACCEL_COLUMNS, optional=("noc_hops", *consts))
         rows = evaluate(layers, accels, [dataflows[d] for d in names], a.backend)
         write_atomic(a.out, rows)

@@ -5,6 +5,7 @@
   at trace time; ``_model``: the unvalidated kernel ``make_spatial_cost``;
 * ``_check``: where MAESTRO refuses a combination; ``_cost``: the validated ``spatial_cost``;
 * ``_grid``: the layers x accelerators evaluator; ``_area``: area and power;
+* ``_network``: a whole layer table in one call (``spatial_network_cost``);
 * ``_files``: MAESTRO's model and hardware files; ``_run``: a model file on one accelerator, as
   MAESTRO runs it; ``_csv``: the CSV MAESTRO writes.
 The layer (:class:`~codesign_jax.workloads.SpatialLayer`) and accelerator
@@ -29,6 +30,9 @@ from codesign_jax.spatial._model import KINDS
 from codesign_jax.spatial._model import REPORT_FIELDS
 from codesign_jax.spatial._model import SpatialReport
 from codesign_jax.spatial._model import make_spatial_cost
+from codesign_jax.spatial._network import DEFAULT_NETWORK_DATAFLOWS
+from codesign_jax.spatial._network import SPATIAL_ADDITIVE_FIELDS
+from codesign_jax.spatial._network import spatial_network_cost
 from codesign_jax.workloads import LAYER_TYPES
 from codesign_jax.workloads import SpatialLayer
 from codesign_jax.workloads import conv_layer
@@ -39,11 +43,13 @@ __all__ = [
     "Const",
     "DATAFLOWS",
     "DEGENERATE_REASONS",
+    "DEFAULT_NETWORK_DATAFLOWS",
     "DRAM_ENERGY_XMAC",
     "Dataflow",
     "KINDS",
     "LAYER_TYPES",
     "REPORT_FIELDS",
+    "SPATIAL_ADDITIVE_FIELDS",
     "SpatialAccelerator",
     "SpatialLayer",
     "SpatialReport",
@@ -59,4 +65,5 @@ __all__ = [
     "spatial_area_power",
     "spatial_cost",
     "spatial_cost_grid",
+    "spatial_network_cost",
 ]

@@ -34,12 +34,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from codesign_jax import tech
 from codesign_jax.hardware import SpatialAccelerator
 from codesign_jax.spatial import _analysis as _ana
 from codesign_jax.spatial import _engine as _eng
 from codesign_jax.spatial import _sym as _sym
 from codesign_jax.spatial._dataflow import Dataflow, get_dataflow
-from codesign_jax.workloads import LAYER_TYPES, SpatialLayer
+from codesign_jax.workloads import SpatialLayer
 
 __all__ = ["DRAM_ENERGY_XMAC", "KINDS", "REPORT_FIELDS", "SpatialReport", "make_spatial_cost", "resolve_constants"]
 
@@ -63,6 +64,7 @@ class SpatialReport:
     energy_l2_xmac: Any
     energy_l1_xmac: Any
     energy_offchip_xmac: Any
+    static_energy_xmac: Any
     input_l2_read: Any
     input_l2_write: Any
     input_l1_read: Any
@@ -130,7 +132,7 @@ def layer_value(layer: SpatialLayer, key: str):
 
 def _check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise ValueError(f"layer_type={kind!r} must be one of {LAYER_TYPES} (a '+N' suffix: batch tensors).")
+        raise ValueError(f"layer_type={kind!r} must be one of {KINDS} ('+N': batch tensors).")
     return kind
 
 
@@ -221,6 +223,13 @@ def _report(xp, layer_type, given, stride, accel, df: Dataflow, stride_mode: str
     out["energy_offchip_xmac"] = DRAM_ENERGY_XMAC * dram
     out["total_l2_size_req"] = sum(out[f"{n}_l2_size_req"] for n, _ in tens)
     out["total_l1_size_req"] = sum(out[f"{n}_l1_size_req"] for n, _ in tens)
+    # Our term (MAESTRO has none): leakage of the PEs and of the L1 (per PE) and L2 buffers the mapping
+    # needs (the sizes MAESTRO's own area / power use; 1 element = 1 byte) over the runtime, in MAC units
+    # (codesign_jax.tech: 45 nm PE / SRAM leakage, 1 GHz, 0.23 pJ per MAC).
+    # pJ / MAC_PJ as one division by f * E_mac (XLA re-associates a / b / c into a / (b * c)).
+    kb = (ops.rounded(num_pes * out["total_l1_size_req"]) + out["total_l2_size_req"]) / 1024.0
+    out["static_energy_xmac"] = tech.static_energy_pj(top["runtime"], num_pes, kb, rounded=ops.rounded,
+                                                      clock_mhz=tech.CLOCK_MHZ * tech.MAC_PJ)
     out["peak_noc_bw_req"] = top["peak"]
     out["avg_noc_bw_req"] = top["bw_avg"]
     out["offchip_bw_req"] = top["offchip"]
