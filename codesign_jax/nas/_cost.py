@@ -87,10 +87,22 @@ def _describe(layer, i: int) -> str:
     return f"{layer.layer_type} K={f['K']} C={f['C']} R={f['R']} S={f['S']} Y={f['Y']} X={f['X']} stride={f['stride']}"
 
 
+#: Fields that are not per-point arrays (static strings / flags, the constants dict).
+_STATIC = ("layer_type", "batch", "constants")
+
+
 def _columns(obj, shape) -> dict:
     """float64 array fields of a SpatialLayer / SpatialAccelerator reshaped to ``shape`` (e.g. ``(-1, 1)``)."""
     return {k: np.asarray(getattr(obj, k), np.float64).reshape(shape) for k in obj.__dataclass_fields__
-            if k != "layer_type"}
+            if k not in _STATIC and getattr(obj, k) is not None}
+
+
+def _reshape_accels(accels: SpatialAccelerator, shape) -> SpatialAccelerator:
+    """``accels`` with every field, dataflow constants included, as a float64 array of ``shape``."""
+    n = max(c.size for c in _columns(accels, (-1,)).values())
+    fix = lambda v: np.broadcast_to(np.asarray(v, np.float64).reshape(-1), (n,)).reshape(shape)
+    return type(accels)(**{k: fix(v) for k, v in _columns(accels, (-1,)).items()},
+                        constants={k: fix(v) for k, v in dict(accels.constants).items()})
 
 
 #: Below this many (layer, accelerator) points a group runs on numpy (no compilation); above, the
@@ -114,14 +126,14 @@ def _evaluate(layer, accels: SpatialAccelerator, df, backend: str) -> tuple[dict
     vals = {k: np.empty((n, n_a)) for k in _FIELDS}
     err = np.empty((n, n_a), object)
     for g in groups:
-        sub = type(layer)(**{k: v[g] for k, v in lay.items()}, layer_type=layer.layer_type)
+        sub = type(layer)(**{k: v[g] for k, v in lay.items()}, layer_type=layer.layer_type, batch=layer.batch)
         use_jax = backend == "jax" or (backend == "auto" and g.sum() * n_a > AUTO_NUMPY_POINTS)
         if use_jax:
             e = grid_errors(sub, accels, df)
             rep = spatial_cost_grid(sub, accels, df, validate=False)
         else:
-            col = type(layer)(**_columns(sub, (-1, 1)), layer_type=layer.layer_type)
-            acc = type(accels)(**_columns(accels, (1, -1)))
+            col = type(layer)(**_columns(sub, (-1, 1)), layer_type=layer.layer_type, batch=layer.batch)
+            acc = _reshape_accels(accels, (1, -1))
             e = check_spatial(col, acc, df)
             with np.errstate(all="ignore"):
                 rep = make_spatial_cost(df, layer.layer_type, backend="numpy")(col, acc)
@@ -153,9 +165,8 @@ def spatial_network_cost(layers: LayerTable | DistinctLayers, accels: SpatialAcc
     if backend not in ("auto", "jax", "numpy"):
         raise ValueError(f"backend={backend!r} must be 'auto', 'jax' or 'numpy'.")
     d = layers if isinstance(layers, DistinctLayers) else distinct_layers(layers)
-    cols = _columns(accels, (-1,))
-    n_a = max(c.size for c in cols.values())
-    acc = type(accels)(**{k: np.broadcast_to(c, (n_a,)) for k, c in cols.items()})
+    acc = _reshape_accels(accels, (-1,))
+    n_a = np.size(acc.num_pes)
     u = len(d.layers)
     per = {k: np.zeros((u, n_a)) for k in _FIELDS}
     err_code = np.zeros((u, n_a), np.int64)

@@ -1,6 +1,7 @@
 """Design-space sweeps: every (workload, design) point of a lazy grid, in bounded memory.
 
 * ``_grid``: design spaces (lazy Cartesian grids decoded from flat indices; ``systolic_space``);
+* ``_spatial``: MAESTRO-style accelerator spaces whose axes may be dataflow constants (``spatial_space``);
 * ``_objectives``: objectives and ready-made cost functions;
 * ``_step``: the jitted, sharded chunk step; ``_reduce``: streaming argmin / top-k / Pareto merges;
 * ``_host``: progress and the exact host-side Pareto merge; ``_engine``: :func:`sweep` itself;
@@ -28,6 +29,8 @@ from codesign_jax.sweep._reduce import NO_INDEX
 from codesign_jax.sweep._reduce import pareto_front_np
 from codesign_jax.sweep._result import SweepResult
 from codesign_jax.sweep._result import SweepStats
+from codesign_jax.sweep._spatial import spatial_cost_fn
+from codesign_jax.sweep._spatial import spatial_space
 
 __all__ = [
     "BUILTIN_OBJECTIVES",
@@ -44,6 +47,8 @@ __all__ = [
     "initialize_distributed_from_flags",
     "pareto_front_np",
     "resolve_objectives",
+    "spatial_cost_fn",
+    "spatial_space",
     "sweep",
     "sweep_table",
     "systolic_cost_fn",
