@@ -43,6 +43,7 @@ def example_runs(repo: str, only: str | None = None) -> list[dict]:
       repo: root of a scale-sim-v2 checkout (``configs/``, ``topologies/``).
       only: keep runs whose topology file name contains this text.
     """
+    repo = os.path.abspath(repo)        # each run's process starts in its own directory
     runs = []
     for cfg in CONFIGS:
         cpath = os.path.join(repo, "configs", f"{cfg}.cfg")
