@@ -224,3 +224,25 @@ def test_long_walk_shows_a_progress_bar(monkeypatch):
     monkeypatch.setattr(sys, "stderr", Terminal())
     assert X.refine_calc(g, a, m)["dram_ifmap_reads"] == out["dram_ifmap_reads"]
     assert sys.stderr.getvalue() == ""
+
+
+def test_walk_memory_is_set_by_its_cache_not_the_ifmap(monkeypatch):
+    # scale.cfg's array (32x32 os, 64 KB ifmap SRAM) under UNet's first layer: os tiles wrap ofmap
+    # rows, so most tile keys are distinct and the cache fills up; with the cache and the
+    # materialised window scaled down (1 MiB, 32k entries) the walk's peak traced memory stays
+    # flat when the ifmap grows 4x (tiles are evicted and recomputed), and the result still
+    # equals the whole-pass method (O(pass) memory)
+    monkeypatch.setattr(XU, "CACHE_BYTES", 1 << 20)
+    monkeypatch.setattr(XU, "BATCH_ENTRIES", 1 << 15)
+    E = 50 * (64 * 1024 // 100)
+    peaks, whole = [], []
+    for n in (160, 320):
+        lay = _layer(n, n, 3, 3, 1, 64, 1, 32, 32, 0)
+        assert lay[3] * lay[4] > 6 * XU.BATCH_ENTRIES          # many windows per pass
+        got, peak = _peak(lambda: XW.conv_ifmap_epochs(*lay[:7], E, lay[7]))
+        (want, _), ref_peak = _peak(lambda: _reference(lay, E))
+        assert got == want
+        peaks.append(peak)
+        whole.append(ref_peak)
+    assert peaks[1] < 1.2 * peaks[0] + (1 << 20), peaks
+    assert whole[1] > 2 * whole[0] and whole[1] > 5 * peaks[1], (whole, peaks)
