@@ -2,9 +2,10 @@ r"""SCALE-Sim's shipped examples through our CLI, one subprocess per run: second
 
     python experiments/benchmark.py --suite=scalesim_examples --scalesim_repo DIR --json OUT.json
     python experiments/bench_scalesim_examples.py --scalesim_repo DIR --json OUT.json
+    python experiments/bench_scalesim_examples.py --table_from OUT.json    # the README table
 
 ``DIR`` is a checkout of scalesim-project/scale-sim-v2 (only its ``configs/`` and ``topologies/``
-are read; nothing of it is vendored here). Runs ``configs/{eyeriss,google,scale}.cfg`` x
+are read), or ``benchmarks/scalesim_examples`` (a copy of those, outside the package). Runs ``configs/{eyeriss,google,scale}.cfg`` x
 ``topologies/conv_nets/*.csv`` with ``-i conv`` and x ``topologies/GEMM_mnk/*.csv`` with
 ``-i gemm``, each as ``python -m codesign_jax.scalesim -c CFG -t TOPO -p TMP -i KIND`` in its own
 process. Peak RSS is the child's own ``ru_maxrss`` (``os.wait4``); a watchdog also polls its
@@ -107,7 +108,12 @@ def run_one(run: dict, rss_cap_mib: float, timeout_s: float, keep: str | None = 
                                  daemon=True)
             w.start()
             # os.wait4 (not Popen.wait) so that this child's own rusage comes back
-            _, status, usage = os.wait4(proc.pid, 0)
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            except BaseException:               # interrupted: leave no run behind
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                raise
             dt = time.perf_counter() - t0
             done.set()
             proc.returncode = os.waitstatus_to_exitcode(status)
@@ -181,6 +187,7 @@ flags.DEFINE_float("timeout_s", 1800, "scalesim_examples: kill a run that takes 
 flags.DEFINE_string("keep_reports", None, "scalesim_examples: copy each run's reports here.")
 if __name__ == "__main__":
     flags.DEFINE_string("json", None, "Write the results here as JSON.")
+    flags.DEFINE_string("table_from", None, "Print the README table of this JSON and exit.")
 
 
 def run_from_flags() -> dict:
@@ -197,8 +204,28 @@ def summary_line(out: dict) -> str:
             f"{out['max_seconds']:.1f} s, largest peak RSS {out['max_peak_rss_mib']:.0f} MiB")
 
 
+def markdown_table(out: dict) -> str:
+    """One row per topology, one column per config: exit code, peak RSS (MiB), seconds."""
+    cells = {}
+    for r in out["runs"]:
+        cell = f"{r['exit_code']} / {r['peak_rss_mib']:.0f} / {r['seconds']:.1f}"
+        if r["killed"] or not r["ok"]:
+            cell += " **" + (f"killed: {r['killed']}" if r["killed"] else "not ok") + "**"
+        cells.setdefault(r["topology"], {})[r["config"]] = cell
+    lines = ["| topology (`-i`) | " + " | ".join(f"{c}.cfg" for c in CONFIGS) + " |",
+             "|---|" + "---|" * len(CONFIGS)]
+    for topo, row in cells.items():
+        kind = "gemm" if topo.startswith("GEMM_mnk/") else "conv"
+        lines.append(f"| {topo} ({kind}) | " + " | ".join(row.get(c, "") for c in CONFIGS) + " |")
+    return "\n".join(lines)
+
+
 def main(argv):
     del argv
+    if FLAGS.table_from:
+        with open(FLAGS.table_from) as f:
+            print(markdown_table(json.load(f)))
+        return
     out = run_from_flags()
     if FLAGS.json:
         os.makedirs(os.path.dirname(os.path.abspath(FLAGS.json)), exist_ok=True)
