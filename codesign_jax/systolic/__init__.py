@@ -3,6 +3,7 @@
 * ``_model``: closed forms of every report field, written once against ``xp`` (numpy or jax.numpy);
   ``_stops``: the SRAM/DRAM start-stop cycles that need conv window geometry or the ofmap drain;
 * ``_user`` / ``_user_scan``: USER bandwidth mode's read-buffer recurrence (``lax.while_loop``);
+  ``_user_pool``: many USER-mode points streamed through a fixed pool of lanes (resumed loop);
 * ``_exact*``: the host-side exact refinement ``systolic_cost(..., exact=True)`` uses (the CLI);
 * ``_energy``: energy and area tables (cited, overridable); ``_cost``: the jitted entry point.
 """
@@ -21,6 +22,7 @@ from codesign_jax.systolic._model import REPORT_FIELDS
 from codesign_jax.systolic._model import compute_cycles
 from codesign_jax.systolic._model import operand_shapes
 from codesign_jax.systolic._model import systolic_metrics
+from codesign_jax.systolic._user_pool import user_metrics_pool
 
 __all__ = [
     "BANDWIDTH_REPORT_FIELDS",
@@ -37,4 +39,5 @@ __all__ = [
     "systolic_cost",
     "systolic_energy",
     "systolic_metrics",
+    "user_metrics_pool",
 ]
