@@ -47,7 +47,7 @@ DETAILED_HEADER = (
     "DRAM OFMAP Start Cycle, DRAM OFMAP Stop Cycle, DRAM OFMAP Writes,\n")
 ENERGY_HEADER = ("LayerID, Layer Name, MAC Energy (pJ), IFMAP SRAM Energy (pJ), "
                  "FILTER SRAM Energy (pJ), OFMAP SRAM Energy (pJ), DRAM Energy (pJ), "
-                 "Total Energy (pJ), Area (mm2), EDP (pJ*cycles),\n")
+                 "Static Energy (pJ), Total Energy (pJ), Area (mm2), EDP (pJ*cycles),\n")
 
 # SCALE-Sim prints Python ints for these (str(int)) and floats for the rest.
 _INT_FIELDS = {"total_cycles_incl_prefetch", "total_cycles", "stall_cycles",

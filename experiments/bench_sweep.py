@@ -10,6 +10,7 @@ dataflows); the argmin of a sample of workloads is re-checked by brute force in 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import resource
@@ -21,7 +22,8 @@ import numpy as np
 from absl import app, flags
 
 from codesign_jax.systolic import compute_cycles
-from codesign_jax.sweep import compute_cycles_cost_fn, sweep, systolic_space
+from codesign_jax.sweep import (compute_cycles_cost_fn, define_distributed_flags,
+                                initialize_distributed_from_flags, sweep, systolic_space)
 from codesign_jax.workloads import Gemm
 
 __all__ = ["bench_problem", "brute_force_argmin", "run_sweep_suite"]
@@ -93,7 +95,10 @@ def run_sweep_suite(points: int, chunk_size: int | None = None, seed: int = 0,
         "device": getattr(dev, "device_kind", dev.platform),
         "platform": dev.platform,
         "n_devices": st.n_devices,
+        "n_processes": st.n_processes,
+        "points_per_process": list(st.points_per_process),
         "compiles": st.compiles,
+        "best_sha256": hashlib.sha256(res.best_value.tobytes() + res.best_index.tobytes()).hexdigest(),
         "argmin_checked": len(check),
         "argmin_mismatches": bad,
         "peak_rss_mib": _peak_rss_mib(),
@@ -108,17 +113,20 @@ def _define_flags():
     _SEED = flags.DEFINE_integer("seed", 0, "Workload RNG seed.")
     _JSON = flags.DEFINE_string("json", None, "Write the record to this JSON file.")
     _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
+    global _DIST
+    _DIST = define_distributed_flags()
 
 
 def main(argv):
     del argv
+    initialize_distributed_from_flags(_DIST)
     t = time.perf_counter()
     rec = run_sweep_suite(int(_POINTS.value), _CHUNK.value, _SEED.value,
                           progress=None if _PROGRESS.value else False)
     rec["wall_seconds"] = time.perf_counter() - t
     text = json.dumps(rec, indent=2)
     print(text)
-    if _JSON.value:
+    if _JSON.value and jax.process_index() == 0:
         with open(_JSON.value, "w") as f:
             f.write(text + "\n")
     if rec["argmin_mismatches"]:

@@ -34,6 +34,7 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from codesign_jax.sweep import _distributed as dist
 from codesign_jax.sweep import _host as host
 from codesign_jax.sweep import _step as step_lib
 from codesign_jax.sweep._grid import DesignSpace
@@ -126,6 +127,8 @@ def _chunk_size(chunk_size, points_per_chunk, lay: _Layout, n_designs: int, devi
         if points_per_chunk is None:
             points_per_chunk = n_dev << (20 if devices[0].platform == "cpu" else 26)
         cap = _pow2_at_most(max(1, points_per_chunk // (lay.L if lay.segmented else lay.rows)))
+        if jax.process_count() > 1:  # >= 4 chunks per process, so the round robin splits evenly
+            cap = min(cap, _pow2_at_most(max(1, n_designs // (4 * jax.process_count()))))
         chunk_size = min(cap, 1 << max(0, (n_designs - 1).bit_length()))
         chunk_size = max(chunk_size, n_dev) // n_dev * n_dev
     if chunk_size < 1 or chunk_size % n_dev or chunk_size // n_dev < max(top_k, 1):
@@ -214,15 +217,24 @@ class _Results:
         if self.topk is not None:
             v, i = (np.asarray(x) for x in carry["topk"])
             self.topk[0][lo:lo + nr], self.topk[1][lo:lo + nr] = v[:nr], _host_index(i[:nr])
-        self.overall = carry.get("overall")
+        if "overall" in carry:  # host form: -1 = no design (as every index this class holds)
+            v, w, i = carry["overall"]
+            self.overall = (np.asarray(v), _host_index(w), _host_index(i))
+
+    def merge_processes(self) -> None:
+        """Replaces this process's reductions by the exact merge over every process's."""
+        m = dist.merge_results({"best": self.best, "topk": self.topk, "overall": self.overall,
+                                "fronts": self.fronts, "full": self.full, "fallbacks": self.fallbacks})
+        self.best, self.topk, self.overall = m["best"], m["topk"], m["overall"]
+        self.fronts, self.full, self.fallbacks = m["fronts"], m["full"], m["fallbacks"]
 
     def result(self, names: tuple, space: DesignSpace, stats: SweepStats) -> SweepResult:
         res = {"best_value": self.best[0], "best_index": self.best[1]}
         if self.topk is not None:
             res.update(topk_value=self.topk[0], topk_index=self.topk[1])
         if self.overall is not None:
-            v, w, i = (np.asarray(x) for x in self.overall)
-            res.update(overall_value=v, overall_workload=_host_index(w), overall_index=_host_index(i))
+            v, w, i = self.overall
+            res.update(overall_value=v, overall_workload=w, overall_index=i)
         if self.fronts is not None:
             f = self.fronts
             res.update(
@@ -243,17 +255,23 @@ def _block_workloads(workloads, lay: _Layout, lo: int):
     return jax.tree_util.tree_map(lambda x: np.asarray(x)[take], workloads)
 
 
+def _my_chunks(n_designs: int, chunk: int) -> range:
+    """First design index of each chunk this process evaluates (chunk ``i`` on process ``i mod P``)."""
+    return range(jax.process_index() * chunk, n_designs, jax.process_count() * chunk)
+
+
 def _sweep_block(dev: _Device, res: _Results, workloads, lay: _Layout, lo: int, grid, seg,
                  bar: host.Progress) -> None:
-    """Streams every design chunk against the rows ``lo..lo+rows`` and stores their reductions."""
+    """Streams this process's design chunks against the rows ``lo..lo+rows``; stores the reductions."""
     plan, put = dev.plan, dev.put
     wl = put(_block_workloads(workloads, lay, lo))
     carry = put(step_lib.init_carry(plan))
     if res.overall is not None:
-        carry["overall"] = res.overall
+        carry["overall"] = put(tuple(np.where(x == -1, NO_INDEX, x) if n else x
+                                     for n, x in enumerate(res.overall)))
     row0 = put(np.int64(lo))
     empty_refs = put(res.empty_refs)  # sent once: the references change only with a Pareto front
-    for start in range(0, plan.n_designs, plan.chunk):
+    for start in _my_chunks(plan.n_designs, plan.chunk):
         start_dev = put(np.int64(start))
         refs = put(res.refs(lo)) if res.fronts is not None else empty_refs
         carry, out = dev.step(carry, start_dev, row0, wl, seg, grid, refs)
@@ -304,7 +322,10 @@ def sweep(cost_fn: Callable, workloads: Any, space: DesignSpace, objectives="lat
       :class:`SweepResult`.
     """
     names, fns = resolve_objectives(objectives)
-    devices = list(jax.devices() if devices is None else devices)
+    devices = list(jax.local_devices() if devices is None else devices)
+    if any(d.process_index != jax.process_index() for d in devices):
+        raise ValueError("devices must be this process's own (jax.local_devices()); a multi-process "
+                         "sweep gives each process its share of the chunks.")
     for name, v in (("top_k", top_k), ("overall_top_k", overall_top_k)):
         if not isinstance(v, (int, np.integer)) or v < 0:
             raise ValueError(f"{name} must be a non-negative int, got {v!r}.")
@@ -329,20 +350,29 @@ def sweep(cost_fn: Callable, workloads: Any, space: DesignSpace, objectives="lat
     res = _Results(lay, len(names), n_designs, top_k, pareto_of, full, pareto_refs)
     n_chunks = -(-n_designs // chunk_size)
     points = lay.L * n_designs  # (layer or workload, design) pairs evaluated
+    mine = _my_chunks(n_designs, chunk_size)
+    points_here = lay.L * sum(min(chunk_size, n_designs - s) for s in mine)
     _log.info("sweep: %d points = %d %s x %d designs; %d chunk(s) of %d designs x %d block(s) "
-              "on %d %s device(s)", points, lay.S, "networks" if lay.segmented else "workloads",
-              n_designs, n_chunks, chunk_size, lay.n_blocks, n_dev, devices[0].platform)
-    bar = host.Progress(n_chunks * lay.n_blocks, (lay.L if lay.segmented else lay.rows) * chunk_size,
-                        points, progress)
+              "on %d %s device(s) x %d process(es)", points, lay.S,
+              "networks" if lay.segmented else "workloads", n_designs, n_chunks, chunk_size,
+              lay.n_blocks, n_dev, devices[0].platform, jax.process_count())
+    bar = host.Progress(len(mine) * lay.n_blocks, (lay.L if lay.segmented else lay.rows) * chunk_size,
+                        points_here, progress)
     grid, seg = dev.put(space.grid), dev.put(lay.seg)
     for b in range(lay.n_blocks):
         _sweep_block(dev, res, workloads, lay, b * lay.rows, grid, seg, bar)
     seconds = bar.close()
+    per_process = (points_here,)
+    if jax.process_count() > 1:  # exchange and merge the reductions once, on the hosts
+        res.merge_processes()
+        per_process = tuple(int(x[0]) for x in dist.process_allgather_ragged(np.asarray([points_here])))
     stats = SweepStats(points=points, n_workloads=lay.S, n_designs=n_designs, chunk_size=chunk_size,
                        n_chunks=n_chunks * lay.n_blocks, n_devices=n_dev,
                        device=getattr(devices[0], "device_kind", devices[0].platform),
                        seconds=seconds, first_chunk_seconds=bar.first_chunk_seconds,
-                       compiles=dev.traces, pareto_fallbacks=res.fallbacks)
+                       compiles=dev.traces, pareto_fallbacks=res.fallbacks,
+                       n_processes=jax.process_count(), process_index=jax.process_index(),
+                       points_per_process=per_process, chunks_this_process=len(mine) * lay.n_blocks)
     return res.result(names, space, stats)
 
 

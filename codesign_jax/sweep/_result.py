@@ -13,7 +13,9 @@ __all__ = ["SweepResult", "SweepStats"]
 @dataclasses.dataclass(frozen=True)
 class SweepStats:
     """How a sweep ran: sizes, timing (seconds; the first chunk includes compilation) and
-    engine counters (``compiles``: traces of the chunk function, 1 when nothing retraced)."""
+    engine counters (``compiles``: traces of the chunk function, 1 when nothing retraced).
+    ``n_devices`` counts this process's devices; ``points_per_process`` the points each of the
+    ``n_processes`` processes evaluated (a multi-process sweep splits the design chunks)."""
 
     points: int
     n_workloads: int
@@ -26,19 +28,29 @@ class SweepStats:
     first_chunk_seconds: float
     compiles: int
     pareto_fallbacks: int
+    n_processes: int = 1
+    process_index: int = 0
+    points_per_process: tuple = ()
+    chunks_this_process: int | None = None
+
+    @property
+    def points_this_process(self) -> int:
+        """(Layer or workload, design) points this process evaluated."""
+        return self.points_per_process[self.process_index] if self.points_per_process else self.points
 
     @property
     def points_per_s(self) -> float:
-        """Throughput over the whole sweep, compilation included."""
+        """Throughput over the whole sweep (all processes), compilation included."""
         return self.points / self.seconds if self.seconds > 0 else float("inf")
 
     @property
     def steady_points_per_s(self) -> float:
-        """Throughput after the first (compiling) chunk; NaN for single-chunk sweeps."""
+        """This process's throughput after its first (compiling) chunk; NaN for one chunk."""
+        n = self.n_chunks if self.chunks_this_process is None else self.chunks_this_process
         rest = self.seconds - self.first_chunk_seconds
-        if self.n_chunks < 2 or rest <= 0:
+        if n < 2 or rest <= 0:
             return float("nan")
-        return self.points * (self.n_chunks - 1) / self.n_chunks / rest
+        return self.points_this_process * (n - 1) / n / rest
 
 
 @struct.dataclass

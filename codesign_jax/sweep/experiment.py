@@ -16,6 +16,7 @@ import json
 import os
 from typing import Any
 
+import jax
 import numpy as np
 
 from codesign_jax.hardware import BW_MODES, DATAFLOWS
@@ -107,6 +108,8 @@ def _describe(space: DesignSpace, index: np.ndarray) -> dict:
 
 
 def _write(workdir: str, stem: str, rows: list[dict], extra: dict | None = None):
+    if jax.process_index() != 0:  # a multi-process sweep: process 0 writes the outputs
+        return
     if rows:
         with open(os.path.join(workdir, stem + ".csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -136,6 +139,18 @@ def _records(net_names, space, net_ids, index, values: dict, rank=None) -> list:
     return rows
 
 
+#: Units of the built-in objectives and report metrics, for axis labels.
+_UNITS = {"latency": "cycles", "total_cycles": "cycles", "energy": "pJ", "total_energy_pj": "pJ",
+          "edp": "pJ x cycles", "edp_pj_cycles": "pJ x cycles", "area": "mm^2", "area_mm2": "mm^2",
+          "pes": "PEs", "static_energy_pj": "pJ"}
+
+
+def _axis_label(name: str) -> str:
+    """``'latency (cycles)'``: the objective and its unit (the bare name for unknown metrics)."""
+    unit = _UNITS.get(name)
+    return f"{name} ({unit})" if unit else name
+
+
 def _plot(path: str, res: SweepResult, net_names, best: dict | None, objective: str):
     import matplotlib
 
@@ -161,8 +176,8 @@ def _plot(path: str, res: SweepResult, net_names, best: dict | None, objective: 
                     markeredgecolor="k", label=f"{name} best {objective}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
+    ax.set_xlabel(_axis_label(a))
+    ax.set_ylabel(_axis_label(b))
     ax.set_title("Pareto fronts" + (f" (3rd objective: {res.pareto_names[2]})"
                                     if len(res.pareto_names) > 2 else ""))
     ax.grid(True, which="both", alpha=0.3)
@@ -173,8 +188,14 @@ def _plot(path: str, res: SweepResult, net_names, best: dict | None, objective: 
 
 
 def run(config, workdir: str) -> dict[str, Any]:
-    """Runs the sweep of ``config`` (see ``configs/sweep_default.py``); returns the summary."""
-    os.makedirs(workdir, exist_ok=True)
+    """Runs the sweep of ``config`` (see ``configs/sweep_default.py``); returns the summary.
+
+    Under ``jax.distributed`` (see :func:`codesign_jax.sweep.initialize_distributed`) every process
+    runs this with the same config, evaluates its share of the design chunks, and process 0 writes
+    the outputs (identical to a single-process run)."""
+    writer = jax.process_index() == 0
+    if writer:
+        os.makedirs(workdir, exist_ok=True)
     net_names, layers, seg = load_networks(list(config.networks), config.input_type)
     space = space_from_config(config)
     cost = _cost_fn(config.model)
@@ -205,6 +226,8 @@ def run(config, workdir: str) -> dict[str, Any]:
         "device": st.device, "n_devices": st.n_devices, "chunk_size": st.chunk_size,
         "objective": config.objective, "pareto_objectives": list(pareto),
         "feasible_best": int(np.sum(res.best_index >= 0)),
+        "n_processes": st.n_processes, "points_this_process": st.points_this_process,
+        "points_per_process": list(st.points_per_process),
     }
     _write(workdir, "best_designs", best_rows, {"summary": summary})
     if pareto:
@@ -219,11 +242,12 @@ def run(config, workdir: str) -> dict[str, Any]:
                                {n: v[mask] for n, v in vals.items()})
         _write(workdir, "pareto", pareto_rows, {"objectives": list(res.pareto_names)})
         summary["pareto_points"] = len(pareto_rows)
-        if config.plot:
+        if config.plot and writer:
             best = {n: v[:, 0] for n, v in obj_vals.items()}
             _plot(os.path.join(workdir, "pareto.png"), res, net_names, best, config.objective)
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1, default=_json_default)
+    if writer:
+        with open(os.path.join(workdir, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=1, default=_json_default)
     return summary
 
 

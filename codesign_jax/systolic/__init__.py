@@ -5,7 +5,8 @@
 * ``_user`` / ``_user_scan``: USER bandwidth mode's read-buffer recurrence (``lax.while_loop``);
   ``_user_pool``: many USER-mode points streamed through a fixed pool of lanes (resumed loop);
 * ``_exact*``: the host-side exact refinement ``systolic_cost(..., exact=True)`` uses (the CLI);
-* ``_energy``: energy and area tables (cited, overridable); ``_cost``: the jitted entry point.
+* ``_energy``: energy and area tables (cited, overridable); ``_cost``: the jitted entry point;
+* ``_network``: a whole layer table in one call (``systolic_network_cost``).
 """
 
 from codesign_jax.systolic._cost import SystolicReport
@@ -22,6 +23,8 @@ from codesign_jax.systolic._model import REPORT_FIELDS
 from codesign_jax.systolic._model import compute_cycles
 from codesign_jax.systolic._model import operand_shapes
 from codesign_jax.systolic._model import systolic_metrics
+from codesign_jax.systolic._network import SYSTOLIC_ADDITIVE_FIELDS
+from codesign_jax.systolic._network import systolic_network_cost
 from codesign_jax.systolic._user_pool import user_metrics_pool
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "ENERGY_FIELDS",
     "EnergyTable",
     "REPORT_FIELDS",
+    "SYSTOLIC_ADDITIVE_FIELDS",
     "SystolicReport",
     "compute_cycles",
     "default_energy_table",
@@ -39,5 +43,6 @@ __all__ = [
     "systolic_cost",
     "systolic_energy",
     "systolic_metrics",
+    "systolic_network_cost",
     "user_metrics_pool",
 ]
