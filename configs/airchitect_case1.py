@@ -28,7 +28,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.ours.train = ml_collections.ConfigDict(dict(
         steps=2000, batch_size=512, lr=1e-3, warmup=100, weight_decay=0.0, eval_every=250,
         checkpoint_every=500, mse_weight=1.0, ce_weight=0.1, wide_lr_scale=0.0, ridge_init=True,
-        ridge=1e-6, label_smoothing=0.0))
+        ridge=1e-6, ridge_rows=200_000, label_smoothing=0.0))
     c.baseline = ml_collections.ConfigDict()
     c.baseline.model = ml_collections.ConfigDict(dict(kind="embed", embed_dim=16, hidden=256))
     c.baseline.train = ml_collections.ConfigDict(dict(

@@ -175,10 +175,16 @@ def _evaluate(spec, params, inputs, labels: Labels) -> tuple[float, float]:
     return acc, float(np.exp(np.mean(np.minimum(lr, 0.0))))
 
 
-def _batch_index(n: int, batch: int, seed: int, step: int) -> np.ndarray:
+def _batch_index(n: int, batch: int, seed: int, step: int, cache: dict | None = None) -> np.ndarray:
+    """Rows of batch ``step`` (module doc); ``cache`` keeps the current epoch's permutation."""
     spe = max(n // batch, 1)
     e, i = divmod(step, spe)
-    perm = np.random.default_rng([seed, e]).permutation(n)
+    if cache is not None and cache.get("epoch") == e:
+        perm = cache["perm"]
+    else:
+        perm = np.random.default_rng([seed, e]).permutation(n)
+        if cache is not None:
+            cache.update(epoch=e, perm=perm)
     return np.sort(perm[i * batch:(i + 1) * batch])
 
 
@@ -186,7 +192,9 @@ def _init_params(spec, cfg, inputs, labels: Labels, seed: int):
     model = make_model(spec)
     params = model.init(jax.random.PRNGKey(seed), jnp.asarray(inputs[:2]))
     if spec["kind"] == "cost" and cfg.ridge_init and labels.log_cost is not None:
-        kernel, bias = ridge_init(inputs, labels.log_cost, cfg.ridge)
+        # the fit on the first ridge_rows samples (iid; ~100 features need far fewer than 1e6)
+        r = int(cfg.get("ridge_rows", 0) or len(inputs))
+        kernel, bias = ridge_init(inputs[:r], labels.log_cost[:r], cfg.ridge)
         params = jax.tree_util.tree_map(lambda x: x, params)     # a mutable copy
         params["params"]["wide"] = {"kernel": jnp.asarray(kernel), "bias": jnp.asarray(bias)}
     return params
@@ -203,7 +211,8 @@ def train_model(spec: dict, inputs: np.ndarray, labels: Labels, val_inputs: np.n
       val_inputs, val_labels: validation set (best-parameter selection, curves).
       cfg: ConfigDict with ``steps, batch_size, lr, warmup, weight_decay, eval_every,
         checkpoint_every`` (and for the cost head ``mse_weight, ce_weight, wide_lr_scale,
-        ridge_init, ridge``; for the baseline ``label_smoothing``).
+        ridge_init, ridge``, optionally ``ridge_rows``: fit the wide part on that many rows;
+        for the baseline ``label_smoothing``).
       stop_after: return after this many steps as if interrupted (tests of resuming).
 
     Returns:
@@ -261,8 +270,9 @@ def train_model(spec: dict, inputs: np.ndarray, labels: Labels, val_inputs: np.n
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, initial=start, desc=f"train {spec['kind']}", unit="step")
     lc_dummy = np.zeros((B, 1), np.float32)
+    perm_cache: dict = {}
     for s in range(start, steps):
-        ix = _batch_index(len(inputs), B, seed, s)
+        ix = _batch_index(len(inputs), B, seed, s, perm_cache)
         lc = labels.log_cost[ix] if use_mse else lc_dummy
         p, o, loss = train_step(p, o, inputs[ix], labels.label[ix], labels.optimal[ix],
                                 labels.feasible[ix], lc)
