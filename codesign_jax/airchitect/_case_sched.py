@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from codesign_jax.airchitect._case import (Case, Labels, log_buckets, log_uniform_int,
-                                           positive_inputs, pow2_features)
+                                           positive_inputs)
 from codesign_jax.hardware import DATAFLOWS
 from codesign_jax.sweep import DesignGrid, DesignSpace, sweep
 from codesign_jax.systolic import compute_cycles
@@ -55,8 +55,6 @@ def sched_case(max_dim: int = 10_000, min_log2_array: int = 2, max_log2_array: i
                   n_buckets=n_buckets, block=block)
     perms = np.asarray(list(itertools.permutations(range(_W))), np.int64)      # [24, 4]
     C = len(perms)
-    ceil_pows = range(min_log2_array, max_log2_array + 1)
-    soft_pows = range(0, max_log2_array + 2)
     n_sizes = max_log2_array - min_log2_array + 1
     perm_table = jnp.asarray(perms)
 
@@ -70,10 +68,15 @@ def sched_case(max_dim: int = 10_000, min_log2_array: int = 2, max_log2_array: i
         return positive_inputs(inputs, _INPUTS, width=_W)
 
     def features(x) -> np.ndarray:
+        # per (GEMM i, array j) pair, pair index i * 4 + j: log M, N, K, rows, cols and
+        # log ceil(dim / edge) for the 6 (dim, edge) combinations (the fold counts an array edge
+        # gives a GEMM dimension; which ones a dataflow uses is left to the model)
         n = x["M"].shape[0]
-        f = [pow2_features(x[k], ceil_pows, soft_pows).reshape(n, -1) for k in ("M", "N", "K")]
-        f += [np.log2(x[k].astype(np.float64)) for k in ("rows", "cols")]
-        return np.concatenate(f, axis=1).astype(np.float32)
+        d = {k: x[k].astype(np.float64)[:, :, None] for k in ("M", "N", "K")}       # [n, 4, 1]
+        e = {k: x[k].astype(np.float64)[:, None, :] for k in ("rows", "cols")}     # [n, 1, 4]
+        f = [np.broadcast_to(np.log(v), (n, _W, _W)) for v in (*d.values(), *e.values())]
+        f += [np.log(np.ceil(d[a] / e[b])) for a in ("M", "N", "K") for b in ("rows", "cols")]
+        return np.stack(f, axis=-1).reshape(n, -1).astype(np.float32)
 
     def buckets(x) -> np.ndarray:
         b = [log_buckets(x[k], max_dim, n_buckets) for k in ("M", "N", "K")]

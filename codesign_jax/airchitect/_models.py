@@ -9,6 +9,9 @@
   exhaustive-search cost table (:func:`ridge_init`) plus a residual MLP ("deep") whose output layer
   starts at zero. Scores are ``-inv_temp * predicted log cost``, so the argmax is the configuration
   with the smallest predicted cost.
+* :class:`PairMaxHead`, ours for the scheduling case: one MLP shared by the 16 (GEMM, array)
+  pairs predicts each pair's log cycles; an assignment's predicted log makespan is the max over
+  its 4 pairs (same scores and losses as the cost head).
 
 Both are generic over (features, number of classes); :func:`make_model` builds either from a
 config dict, which the Predictor stores next to the parameters.
@@ -16,13 +19,14 @@ config dict, which the Predictor stores next to the parameters.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["CostHead", "EmbedMLP", "Standardizer", "make_model", "ridge_init"]
+__all__ = ["CostHead", "EmbedMLP", "PairMaxHead", "Standardizer", "make_model", "ridge_init"]
 
 
 class EmbedMLP(nn.Module):
@@ -75,14 +79,51 @@ class CostHead(nn.Module):
         return wide + self.deep_scale * deep
 
 
+class PairMaxHead(nn.Module):
+    """Ours for assignments (case 3): a shared residual MLP predicts the log cost of every
+    (item, slot) pair from that pair's features; the predicted log cost of an assignment is the
+    max over its pairs (a makespan), so the head is exact in structure and learns only pairs.
+
+    Attributes:
+      n_classes: assignments (``n_slots!``, in ``itertools.permutations`` order: class ``c``
+        puts item ``perm_c[j]`` on slot ``j``).
+      n_slots: items = slots; ``width``, ``depth``: the pair MLP.
+    """
+
+    n_classes: int
+    n_slots: int = 4
+    width: int = 128
+    depth: int = 2
+
+    @nn.compact
+    def __call__(self, x):
+        """``x`` float32 ``[b, n_slots^2 * f]`` (pair ``i * n_slots + j``: item i on slot j)
+        -> predicted natural-log cost ``[b, n_classes]``."""
+        n = self.n_slots
+        perms = np.asarray(list(itertools.permutations(range(n))), np.int32)
+        if len(perms) != self.n_classes:
+            raise ValueError(f"n_classes must be {len(perms)} (= n_slots!), got {self.n_classes}.")
+        x = x.reshape(x.shape[0], n * n, -1)
+        h = nn.Dense(self.width, name="embed")(x)
+        for i in range(self.depth):
+            h = h + nn.Dense(self.width, name=f"res_{i}")(nn.relu(nn.LayerNorm(name=f"ln_{i}")(h)))
+        pair = (nn.Dense(1, name="head")(nn.relu(nn.LayerNorm(name="ln_out")(h)))
+                + nn.Dense(1, name="wide")(x))[..., 0].reshape(x.shape[0], n, n)
+        self.sow("intermediates", "pair", pair)
+        return jnp.max(pair[:, perms, np.arange(n)], axis=-1)
+
+
 def make_model(spec: Mapping) -> nn.Module:
-    """``spec['kind']``: ``'embed'`` (EmbedMLP) or ``'cost'`` (CostHead); the rest are its fields."""
+    """``spec['kind']``: ``'embed'`` (EmbedMLP), ``'cost'`` (CostHead) or ``'pairmax'``
+    (PairMaxHead); the rest are its fields."""
     kw = {k: v for k, v in spec.items() if k not in ("kind", "inv_temp")}
     if spec["kind"] == "embed":
         return EmbedMLP(bucket_sizes=tuple(int(b) for b in kw.pop("bucket_sizes")), **kw)
     if spec["kind"] == "cost":
         return CostHead(**kw)
-    raise ValueError(f"model kind must be 'embed' or 'cost', got {spec['kind']!r}.")
+    if spec["kind"] == "pairmax":
+        return PairMaxHead(**kw)
+    raise ValueError(f"model kind must be 'embed', 'cost' or 'pairmax', got {spec['kind']!r}.")
 
 
 class Standardizer:

@@ -62,7 +62,7 @@ def _quiet_checkpoints():
 
 def _scores_fn(spec):
     model = make_model(spec)
-    if spec["kind"] == "cost":
+    if spec["kind"] != "embed":     # cost heads: scores = -inv_temp * predicted log cost
         return lambda p, x: -spec["inv_temp"] * model.apply(p, x)
     return lambda p, x: model.apply(p, x)
 
@@ -223,7 +223,7 @@ def train_model(spec: dict, inputs: np.ndarray, labels: Labels, val_inputs: np.n
     if steps < 1 or B < 1 or B > len(inputs):
         raise ValueError(f"need steps >= 1 and 1 <= batch_size <= {len(inputs)} training samples,"
                          f" got steps={steps}, batch_size={B}.")
-    use_mse = spec["kind"] == "cost" and cfg.mse_weight > 0 and labels.log_cost is not None
+    use_mse = (spec["kind"] != "embed" and cfg.mse_weight > 0 and labels.log_cost is not None)
     static = _Static(_freeze(spec), _freeze(cfg.to_dict() if hasattr(cfg, "to_dict") else cfg),
                      steps, use_mse)
     opt = static.optimizer()

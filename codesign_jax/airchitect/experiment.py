@@ -103,21 +103,32 @@ def _plot(curves: dict, path: str) -> None:
     plt.close(fig)
 
 
-def _latency(pred: Predictor, case: Case, x: dict, n: int) -> dict:
-    """Per-query seconds: the predictor (model only, and with the exact cost of its answer) and
-    the exhaustive search, on the same ``n`` queries, one batch each, measured side by side in
-    this process after an untimed warm-up call on the same queries (compilation excluded for
-    both)."""
+def _latency(pred: Predictor, case: Case, x: dict, n: int, n_single: int = 20) -> dict:
+    """Per-query microseconds of the predictor (model only, and ``predict``: with the exact cost
+    of its answer) and of the exhaustive search, on the same queries, measured side by side in
+    this process after an untimed warm-up call of the same shape (compilation excluded for
+    both): the first ``n`` queries as one batch, and the first ``n_single`` one at a time."""
     q = {k: v[:n] for k, v in x.items()}
     out = {"queries": int(len(q[case.input_names[0]]))}
-    for name, fn in (("model_only", lambda z: pred.classes(case.check(z))),
-                     ("predict", lambda z: pred.predict(**z)),
-                     ("exhaustive_search", lambda z: case.label(case.check(z)))):
+    fns = (("model_only", lambda z: pred.classes(case.check(z))),
+           ("predict", lambda z: pred.predict(**z)),
+           ("exhaustive_search", lambda z: case.label(case.check(z))))
+    for name, fn in fns:
         fn(q)
         t0 = time.perf_counter()
         fn(q)
         out[f"{name}_us_per_query"] = (time.perf_counter() - t0) / out["queries"] * 1e6
     out["search_over_predict"] = out["exhaustive_search_us_per_query"] / out["predict_us_per_query"]
+    singles = [{k: v[i:i + 1] for k, v in x.items()} for i in range(min(n_single, out["queries"]))]
+    out["single_queries"] = len(singles)
+    for name, fn in fns[1:]:
+        fn(singles[0])
+        t0 = time.perf_counter()
+        for z in singles:
+            fn(z)
+        out[f"{name}_single_us"] = (time.perf_counter() - t0) / len(singles) * 1e6
+    out["search_over_predict_single"] = (out["exhaustive_search_single_us"]
+                                         / out["predict_single_us"])
     return out
 
 
@@ -146,7 +157,7 @@ def run(config, workdir: str, *, stop_after: int | None = None) -> dict:
         if spec["kind"] == "embed":
             spec["bucket_sizes"] = tuple(int(b) for b in case.bucket_sizes)
         spec["n_classes"] = case.n_classes
-        pred = Predictor(case, spec, None, std if spec["kind"] == "cost" else None)
+        pred = Predictor(case, spec, None, None if spec["kind"] == "embed" else std)
         inputs = {s: pred.model_inputs(data[s][0]) for s in ("train", "val")}
         res = train_model(spec, inputs["train"], data["train"][1], inputs["val"], data["val"][1],
                           mc.train, os.path.join(workdir, "checkpoints", name),

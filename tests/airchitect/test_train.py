@@ -3,6 +3,8 @@ the ridge-initialized cost head starts at the least-squares fit; the models' sha
 
 from __future__ import annotations
 
+import itertools
+
 import jax
 import ml_collections
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 
 import codesign_jax  # noqa: F401  (x64)
 from codesign_jax.airchitect import CostHead, EmbedMLP, array_case, train_model
+from codesign_jax.airchitect._models import PairMaxHead
 from codesign_jax.airchitect._models import Standardizer, ridge_init
 
 
@@ -100,3 +103,17 @@ def test_bad_training_config_raises(data, tmp_path):
         train_model(spec, f, lab, fv, labv, _cfg(batch_size=10_000), str(tmp_path / "x"))
     with pytest.raises(ValueError, match="kind"):
         train_model(dict(spec, kind="rnn"), f, lab, fv, labv, _cfg(), str(tmp_path / "y"))
+
+
+def test_pair_max_head_is_the_max_over_each_assignments_pairs():
+    m = PairMaxHead(n_classes=24, width=8, depth=1)
+    x = np.random.default_rng(0).normal(size=(3, 16 * 5)).astype(np.float32)
+    p = m.init(jax.random.PRNGKey(0), x)
+    out, st = m.apply(p, x, mutable=["intermediates"])
+    pair = np.asarray(st["intermediates"]["pair"][0])                  # [3, gemm, array]
+    perms = list(itertools.permutations(range(4)))
+    want = np.array([[max(pair[b, perm[j], j] for j in range(4)) for perm in perms]
+                     for b in range(3)])
+    np.testing.assert_allclose(np.asarray(out), want, rtol=1e-6)
+    with pytest.raises(ValueError, match="n_classes"):
+        PairMaxHead(n_classes=23).init(jax.random.PRNGKey(0), x)
