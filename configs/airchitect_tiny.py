@@ -1,6 +1,7 @@
 """Tiny AIRCHITECT run for tests: case 1 on small GEMMs and budgets, a few hundred samples.
 
-Every other case reuses it with --config.case / --config.case_params (see tests/airchitect).
+tests/airchitect/test_experiment.py also runs case 3 with it (case, case_params and the model
+overridden).
 """
 
 import ml_collections

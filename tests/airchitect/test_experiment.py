@@ -121,3 +121,23 @@ def test_rerun_in_same_workdir_resumes_to_same_metrics(tiny):
     for k in ("test_accuracy", "geomean_perf_ratio", "min_perf_ratio", "within_1pct"):
         assert again[k] == m[k] and again["baseline"][k] == m["baseline"][k]
     assert again["label_seconds"] == m["label_seconds"]     # cached splits, not relabelled
+
+
+@pytest.mark.slow   # its own compilations: 58 s here at load ~8 on 2 cores
+def test_tiny_case3_run_with_pair_max_head(tmp_path):
+    """Case 3 end to end with our pair model: metrics, and the saved predictor's assignments are
+    permutations whose makespan is the reported cycles."""
+    cfg = _config("airchitect_tiny")
+    cfg.name, cfg.case, cfg.models = "tiny3", "sched", ("ours",)
+    cfg.case_params = dict(max_dim=64, min_log2_array=1, max_log2_array=3, n_buckets=8)
+    cfg.ours.model = dict(kind="pairmax", width=8, depth=1, inv_temp=30.0)
+    cfg.ours.train.ridge_init = False
+    m = run(cfg, str(tmp_path))
+    assert m["case"] == "tiny3" and m["n_classes"] == 24 and 0 < m["geomean_perf_ratio"] <= 1
+    p = Predictor.load(str(tmp_path))
+    x = p.case.sample(np.random.default_rng(9), 16)
+    out = p.predict(**x)
+    assert np.all(np.sort(out["assignment"], axis=1) == np.arange(4))
+    np.testing.assert_array_equal(out["cycles"], out["array_cycles"].max(axis=1))
+    with pytest.raises(ValueError, match="^rows "):
+        p.predict(**dict(x, rows=np.zeros((16, 4))))
