@@ -73,7 +73,8 @@ def array_case(max_dim: int = 10_000, min_log2_budget: int = 5, max_log2_budget:
 
     def features(x) -> np.ndarray:
         f = [pow2_features(x[k], ceil_pows, soft_pows) for k in ("M", "N", "K")]
-        f.append(np.log2(np.minimum(x["budget"], 2 ** max_log2_budget))[:, None])
+        # only the largest feasible power of two matters (classes have 2^k PEs): floor(log2 B)
+        f.append(np.floor(np.log2(np.minimum(x["budget"], 2 ** max_log2_budget)))[:, None])
         return np.concatenate(f, axis=1).astype(np.float32)
 
     def buckets(x) -> np.ndarray:

@@ -68,6 +68,10 @@ def test_predictor_load_round_trip_is_exact(tiny):
             np.testing.assert_array_equal(out[k], again[k])
         grid = p.predict(M[:4, None], N[None, :3], 8, 32)
         assert grid["rows"].shape == (4, 3)
+        # a budget between powers of two allows the same designs as the power below it
+        odd = p.predict(M, N, K, budget + budget // 3)
+        for k in out:
+            np.testing.assert_array_equal(out[k], odd[k])
 
 
 def test_test_metrics_score_the_saved_predictor(tiny):
