@@ -150,11 +150,36 @@ def stage1_ranking(space: AcceleratorSpace, distinct: DistinctLayers, accuracy: 
                    metrics=m, seconds=time.perf_counter() - t0)
 
 
+def _evaluate_all_pairs(space: AcceleratorSpace, distinct: DistinctLayers, backend: str) -> PairMetrics:
+    """Every architecture on every perf point; on ``P`` processes (``jax.distributed``) each evaluates perf
+    points ``p, p + P, ...`` and the columns are exchanged once (every process gets the whole table, the same
+    numbers: each column is evaluated independently of the others). ``model_points`` counts every process's."""
+    import jax
+
+    n_proc, me = jax.process_count(), jax.process_index()
+    if n_proc == 1:
+        return evaluate_pairs(space, distinct, backend=backend)
+    from codesign_jax.sweep._distributed import process_allgather_ragged
+
+    mine = np.arange(space.n_perf)[me::n_proc]
+    m = evaluate_pairs(space, distinct, perf=mine, backend=backend)
+    out = {}
+    for f in ("latency", "energy", "area", "buffer", "feasible"):
+        cols = process_allgather_ragged(np.ascontiguousarray(np.asarray(getattr(m, f)).T))   # P x [n_p, n]
+        full = np.empty((m.rows.size, space.n_perf), np.asarray(getattr(m, f)).dtype)
+        for q, c in enumerate(cols):
+            full[:, q::n_proc] = c.T
+        out[f] = full
+    total = int(sum(process_allgather_ragged(np.asarray([m.model_points], np.int64))).sum())
+    return PairMetrics(rows=m.rows, perf=np.arange(space.n_perf), **out, model_points=total, seconds=m.seconds)
+
+
 def exhaustive_search(space: AcceleratorSpace, arch: ArchSpace, distinct: DistinctLayers,
                       objectives: Sequence[Objective], *, backend: str = "auto") -> SearchRun:
-    """Every architecture on every design (the joint optimum of each objective)."""
+    """Every architecture on every design (the joint optimum of each objective). Under ``jax.distributed``
+    each process evaluates its share of the perf points (:func:`_evaluate_all_pairs`); the result is the same."""
     t0 = time.perf_counter()
-    m = evaluate_pairs(space, distinct, backend=backend)
+    m = _evaluate_all_pairs(space, distinct, backend)
     t1 = time.perf_counter()
     choices = best_pairs(m, arch.accuracy, arch.arch_index, objectives, space.n_buffers)
     t2 = time.perf_counter()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 import time
 from typing import Any
 
@@ -104,7 +105,22 @@ def _paper_study(cfg, space: ArchSpace, workdir: str) -> dict:
 
 
 def run(config, workdir: str) -> dict:
-    """Runs the study of ``config`` (see ``configs/semi_decoupled_nb201.py``); returns result.json's content."""
+    """Runs the study of ``config`` (see ``configs/semi_decoupled_nb201.py``); returns result.json's content.
+
+    Under ``jax.distributed`` (``experiments/semi_decoupled.py --coordinator_address ...``) every process runs
+    this; the exhaustive search's perf points are split over the processes, the rest is small and replicated,
+    and process 0 writes the outputs (the others write theirs to a temporary directory that is removed)."""
+    import jax
+
+    if jax.process_index() != 0:
+        with tempfile.TemporaryDirectory() as scratch:
+            return _run(config, scratch)
+    return _run(config, workdir)
+
+
+def _run(config, workdir: str) -> dict:
+    import jax
+
     t_start = time.perf_counter()
     os.makedirs(workdir, exist_ok=True)
     cfg = config
@@ -190,7 +206,10 @@ def run(config, workdir: str) -> dict:
                                      "axes": {n: np.asarray(v).tolist() for n, v in zip(accel.perf.names,
                                                                                           accel.perf.values)},
                                      "dataflows": list(accel.dataflows)},
-               "wall_s_phases": phases, "wall_s_total": time.perf_counter() - t_start}
+               "wall_s_phases": phases, "wall_s_total": time.perf_counter() - t_start,
+               "distributed": {"n_processes": jax.process_count(),
+                               "exhaustive_points_this_process": n_arch * accel.n_buffers * len(
+                                   range(jax.process_index(), accel.n_perf, jax.process_count()))}}
     with open(os.path.join(workdir, "result.json"), "w") as f:
         json.dump(_json(result), f, indent=1)
     with open(os.path.join(workdir, "details.json"), "w") as f:
