@@ -36,7 +36,7 @@ _jax.config.update("jax_enable_x64", True)
 __version__ = "0.1.0"
 
 # Public API (one symbol per line). Subpackages stay importable for the rest:
-# codesign_jax.systolic, codesign_jax.spatial, codesign_jax.sweep.
+# codesign_jax.systolic, codesign_jax.spatial, codesign_jax.sweep, codesign_jax.nas, codesign_jax.codesign.
 from codesign_jax.hardware import DATAFLOWS  # noqa: E402
 from codesign_jax.hardware import SpatialAccelerator  # noqa: E402
 from codesign_jax.hardware import SystolicArray  # noqa: E402
@@ -45,9 +45,11 @@ from codesign_jax.spatial import parse_dataflow  # noqa: E402
 from codesign_jax.spatial import spatial_area_power  # noqa: E402
 from codesign_jax.spatial import spatial_cost  # noqa: E402
 from codesign_jax.spatial import spatial_cost_grid  # noqa: E402
+from codesign_jax.spatial import spatial_network_cost  # noqa: E402
 from codesign_jax.sweep import DesignGrid  # noqa: E402
 from codesign_jax.sweep import DesignSpace  # noqa: E402
 from codesign_jax.sweep import SweepResult  # noqa: E402
+from codesign_jax.sweep import sweep_table  # noqa: E402
 from codesign_jax.sweep import systolic_space  # noqa: E402
 from codesign_jax.systolic import REPORT_FIELDS  # noqa: E402
 from codesign_jax.systolic import EnergyTable  # noqa: E402
@@ -57,9 +59,13 @@ from codesign_jax.systolic import default_energy_table  # noqa: E402
 from codesign_jax.systolic import systolic_cost  # noqa: E402
 from codesign_jax.systolic import systolic_energy  # noqa: E402
 from codesign_jax.systolic import systolic_metrics  # noqa: E402
+from codesign_jax.systolic import systolic_network_cost  # noqa: E402
 from codesign_jax.topology import load_topology  # noqa: E402
 from codesign_jax.topology import shipped_topologies  # noqa: E402
 from codesign_jax.topology import shipped_topology_path  # noqa: E402
+from codesign_jax.trace import trace_fn  # noqa: E402
+from codesign_jax.trace import workloads_from_flax  # noqa: E402
+from codesign_jax.trace import workloads_from_fn  # noqa: E402
 from codesign_jax.workloads import Conv  # noqa: E402
 from codesign_jax.workloads import Gemm  # noqa: E402
 from codesign_jax.workloads import LayerTable  # noqa: E402
@@ -89,8 +95,14 @@ __all__ = [
     "spatial_area_power",
     "spatial_cost",
     "spatial_cost_grid",
+    "spatial_network_cost",
+    "sweep_table",
     "systolic_cost",
     "systolic_energy",
     "systolic_metrics",
+    "systolic_network_cost",
     "systolic_space",
+    "trace_fn",
+    "workloads_from_flax",
+    "workloads_from_fn",
 ]

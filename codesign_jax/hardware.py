@@ -116,7 +116,10 @@ class SpatialAccelerator:
       num_pes: processing elements. l1_size / l2_size: buffer capacities (elements) -- MAESTRO only
         compares them with the requirements (``l1_fits``/``l2_fits`` in the report).
       noc_bw: NoC bandwidth (elements/cycle). offchip_bw: off-chip bandwidth (elements/cycle).
-      noc_hops: NoC hop latency (``NoC_NumHops``, default 1): NoC delay = hops + ceil(x/bw) - 1.
+      noc_hops: NoC latency (``NoC_NumHops`` of a hw file, default 1; ``noc_hop_latency * noc_hops`` in
+        MAESTRO's flag mode, default 0): NoC delay = noc_hops + ceil(x/bw) - 1.
+      constants: ``{name: array}``, per-point values of a dataflow's named constants (a mapping file's
+        ``Constant KTileSz 4;``, e.g. a tile size as a design axis); traced like every other field.
     """
 
     num_pes: Any
@@ -125,3 +128,4 @@ class SpatialAccelerator:
     noc_bw: Any
     offchip_bw: Any
     noc_hops: Any = 1
+    constants: Any = struct.field(default_factory=dict)

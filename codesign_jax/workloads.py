@@ -41,9 +41,8 @@ __all__ = [
     "gemm_layer",
 ]
 
-#: MAESTRO layer types the spatial model takes (static field of :class:`SpatialLayer`).
+#: MAESTRO layer types a LayerTable lowers to (the spatial model also takes NGCONV: spatial.KINDS).
 LAYER_TYPES = ("CONV", "DSCONV", "GEMM")
-
 
 GEMM_ARRAY_FIELDS = ("M", "N", "K", "ifmap_unique", "ifmap_valid", "ofmap_w", "filt_h", "filt_w",
                      "channels", "last_h", "last_w")
@@ -207,11 +206,11 @@ class SpatialLayer:
     """A batch of layers, as MAESTRO takes them (input sizes, not output sizes).
 
     Fields are arrays of any broadcastable shape ``[...]`` (ints or float64):
-      K: output channels (CONV), 1 for DSCONV; N (output columns) for GEMM.
+      K: output channels (CONV; per group for NGCONV), 1 for DSCONV; N (output columns) for GEMM.
       C: input channels; the reduction size K for GEMM.
       R, S: filter rows/cols (1 for GEMM).  Y, X: input rows/cols; Y is M (output rows) for GEMM.
-      stride: stride of Y and X (1 for GEMM).
-      layer_type: 'CONV', 'DSCONV' or 'GEMM' (static).
+      stride: Y/X stride (1 for GEMM). N: batch (``batch`` only), G: groups (NGCONV); None = 1. layer_type:
+      'CONV', 'DSCONV', 'GEMM' or 'NGCONV' (static); batch: static, MAESTRO's batch tensors.
     """
 
     K: Any
@@ -222,6 +221,9 @@ class SpatialLayer:
     X: Any
     stride: Any
     layer_type: str = struct.field(pytree_node=False, default="CONV")
+    N: Any = None
+    G: Any = None
+    batch: bool = struct.field(pytree_node=False, default=False)
 
 
 def conv_layer(K, C, R, S, Y, X, stride=1) -> SpatialLayer:
@@ -370,8 +372,9 @@ class LayerTable:
     @classmethod
     def from_spatial(cls, layer: SpatialLayer, names: Sequence[str] = ()) -> "LayerTable":
         """The table of a :class:`SpatialLayer` batch (MAESTRO dimensions; a DSCONV is depthwise)."""
-        K, C, R, S, Y, X, s = (np.ravel(np.asarray(getattr(layer, k))) for k in
-                               ("K", "C", "R", "S", "Y", "X", "stride"))
+        if layer.layer_type not in LAYER_TYPES or layer.batch:  # NGCONV / batch tensors: no table row form
+            raise ValueError(f"from_spatial takes {LAYER_TYPES} layers without batch, got {layer.layer_type!r}.")
+        K, C, R, S, Y, X, s = (np.ravel(np.asarray(getattr(layer, k))) for k in "K C R S Y X stride".split())
         if layer.layer_type == "GEMM":
             return cls.gemm(Y, K, C, names=names)
         dw = layer.layer_type == "DSCONV"

@@ -59,12 +59,14 @@ try:  # jax >= 0.6
 except ImportError:  # pragma: no cover
     from jax.experimental.shard_map import shard_map as _shard_map  # noqa: E402
 
-# MAESTRO's own cost per layer evaluation: one process per layer in HW-file mode; median of the
-# wall_s column of tests/data/maestro_reference.csv (602 runs of maestro-project/maestro@4eb08d1).
-MAESTRO_S_PER_POINT = 0.0178
-MAESTRO_SOURCE = ("median wall time per layer of the 602 real MAESTRO (4eb08d1) runs in "
-                  "tests/data/maestro_reference.csv (column wall_s, HW-file mode, one layer per process; "
-                  "range 2.9-88.8 ms)")
+# MAESTRO's own cost per layer, run as its users run it (a whole network file per process, process start
+# included): CPU seconds per layer of benchmarks/maestro_dropin_cpu.json (bench_maestro.py, HW-file mode, the 9
+# networks / 300 layers of tests/data/maestro_dropin, maestro-project/maestro@4eb08d1). One layer per process
+# (17.8 ms, the median wall time of tests/data/maestro_reference.csv) charged process start to every layer.
+MAESTRO_S_PER_POINT = 0.00141
+MAESTRO_SOURCE = ("CPU time per layer of the real MAESTRO (4eb08d1) running whole network files, one per process "
+                  "(benchmarks/maestro_dropin_cpu.json: 0.423 s for the 300 layers of tests/data/maestro_dropin, "
+                  "HW-file mode); this JSON's speedup_vs_maestro divides numbers from two runs")
 BLOCK = 2048  # points per lax.map step (intermediates stay in L2)
 
 SUITE = {  # dataflow -> layer type it is benchmarked on

@@ -3,6 +3,11 @@ r"""Throughput benchmarks, measured side by side in one run.
     python experiments/benchmark.py --json OUT.json                 # systolic model (default)
     python experiments/benchmark.py --suite=spatial --json OUT.json # MAESTRO-style model
     python experiments/benchmark.py --suite=sweep --points=1e8 --json OUT.json
+    python experiments/benchmark.py --suite=maestro --maestro PATH/maestro --json OUT.json  # vs MAESTRO
+    python experiments/benchmark.py --suite=constants --json OUT.json # 768-design AIRCHITECT-v2 space
+
+``--suite=maestro``: ``bench_maestro.py`` (the real MAESTRO, our drop-in CLI and our library on MAESTRO's
+example networks, one network file per process, interleaved); ``--suite=constants``: ``bench_constants.py``.
 
 ``--suite=systolic`` times the full jitted SCALE-Sim-equivalent model (every report field plus
 energy/area) over a grid of workloads x rows x cols x dataflow x SRAM sizes, a numpy port of the
@@ -46,7 +51,13 @@ from codesign_jax.topology import load_topology, shipped_topology_path  # noqa: 
 from codesign_jax.workloads import Gemm  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("suite", "systolic", ["systolic", "spatial", "sweep"], "What to benchmark.")
+flags.DEFINE_enum("suite", "systolic", ["systolic", "spatial", "sweep", "maestro", "constants"], "What to benchmark.")
+flags.DEFINE_string("maestro", None, "maestro suite: the MAESTRO binary (built from maestro-project/maestro).")
+flags.DEFINE_string("mapping_dir", None, "maestro suite: network files (default: data/mapping next to the binary, "
+                    "else tests/data/maestro_dropin/mapping).")
+flags.DEFINE_integer("layers", 256, "constants suite: layers (x 768 designs).")
+flags.DEFINE_list("maestro_settings", ["hwfile", "cli64"], "maestro suite: hwfile and/or cli64.")
+flags.DEFINE_bool("maestro_library", False, "maestro suite: also time the jitted library path (compiles).")
 flags.DEFINE_string("json", None, "Write the results here as JSON.")
 flags.DEFINE_float("points", 1e8, "sweep suite: number of (workload, design) points.")
 flags.DEFINE_integer("chunk_size", None, "sweep suite: designs per chunk (default: automatic).")
@@ -317,6 +328,19 @@ def main(argv):
     del argv
     if FLAGS.suite == "systolic":
         out = systolic_suite()
+    elif FLAGS.suite == "maestro":
+        from bench_maestro import run_maestro_suite
+        if not FLAGS.maestro:
+            raise app.UsageError("--suite=maestro needs --maestro PATH (a MAESTRO binary).")
+        here = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests", "data", "maestro_dropin")
+        near = os.path.join(os.path.dirname(os.path.abspath(FLAGS.maestro)), "data")
+        base = near if os.path.isdir(os.path.join(near, "mapping")) else here
+        out = run_maestro_suite(FLAGS.maestro, FLAGS.mapping_dir or os.path.join(base, "mapping"),
+                                os.path.join(base, "hw", "accelerator_1.m"), FLAGS.maestro_settings,
+                                FLAGS.maestro_library)
+    elif FLAGS.suite == "constants":
+        from bench_constants import run_constants_suite
+        out = run_constants_suite(FLAGS.layers)
     elif FLAGS.suite == "spatial":
         from bench_spatial import run_spatial_suite
         out = run_spatial_suite(int(FLAGS.points) if FLAGS["points"].present else 1 << 21)

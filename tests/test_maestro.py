@@ -90,3 +90,34 @@ def test_cli_custom_dataflow_file(tmp_path):
     assert maestro.main(args + ["--dataflow", "x_os", "--dataflow_file", f"x_os={m}", "--out", str(out)]) == 0
     rows = list(csv.DictReader(open(out)))
     assert {r["ok"] for r in rows if r["layer"].startswith("r18")} == {"1"}
+
+
+def test_cli_dataflow_file_with_constants_and_constant_columns(tmp_path):
+    """A ConfuciuX mapping file (Constant lines, Dataflow block) and one accelerators column per constant: the
+    runtime of each real MAESTRO run; its degenerate runs (runtime 0) come out ok=0 with the reason."""
+    ref = [r for r in csv.DictReader(open(DATA / "maestro_confuciux" / "confuciux_reference.csv")) if r["df"] == "eye"]
+    ref = ([r for r in ref if float(r["runtime_cycles"]) <= 0][:3]
+           + [r for r in ref if float(r["runtime_cycles"]) > 0][:6])
+    layers, accels = tmp_path / "layers.csv", tmp_path / "accels.csv"
+    layers.write_text("layer,layer_type,K,C,R,S,Y,X,stride\n" + "".join(
+        f"{r['case_id']},CONV,{r['K']},{r['C']},{r['R']},{r['S']},{r['Y']},{r['X']},1\n" for r in ref))
+    accels.write_text("hw,num_pes,l1_size_cstr,l2_size_cstr,noc_bw_cstr,offchip_bw_cstr,noc_hops,KTileSz,ClusterSz\n"
+                      + "".join(f"{r['case_id']},{r['num_pes']},819200000,819200000,81920000,70000,1,{r['ktile']},"
+                                f"{r['num_pes']}\n" for r in ref))
+    out = tmp_path / "o.csv"
+    m = f"eye={DATA / 'maestro_confuciux' / 'eye.m'}"
+    assert maestro.main(["--layers", str(layers), "--accelerators", str(accels), "--dataflow_file", m,
+                         "--out", str(out)]) == 0
+    rows = {(r["hw"], r["layer"]): r for r in csv.DictReader(open(out))}
+    assert len(rows) == len(ref) ** 2 and {r["dataflow"] for r in rows.values()} == {"eye"}
+    for r in ref:
+        got = rows[(r["case_id"], r["case_id"])]
+        assert float(got["runtime_cycles"]) == float(r["runtime_cycles"])
+        if float(r["runtime_cycles"]) <= 0:
+            assert got["ok"] == "0" and "runtime 0" in got["error"]
+        else:
+            assert got["ok"] == "1" and got["error"] == ""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(accels.read_text().replace("KTileSz", "KTile"))
+    assert maestro.main(["--layers", str(layers), "--accelerators", str(bad), "--dataflow_file", m,
+                         "--out", str(out)]) == 2  # unknown column KTile (the constants are KTileSz, ClusterSz, ...)

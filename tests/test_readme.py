@@ -33,7 +33,7 @@ def test_readme_starts_with_the_two_setup_commands():
     text = open(README).read()
     block = re.search(r"```bash\n(.*?)```", text, re.S).group(1).strip().splitlines()
     assert len(block) == 2
-    assert "python -m codesign_jax.scalesim" in block[0]
+    assert "experiments/semi_decoupled.py --config configs/semi_decoupled_nb201.py" in block[0]
     assert "pytest" in block[1] and '".[test]"' in block[1]
     ci = open(os.path.join(os.path.dirname(README), ".ci", "run")).read()
     assert 'pip install -q ".[test]" && python -m pytest -q' in ci

@@ -61,11 +61,13 @@ def _groups(allowed):
         yield combo, c, [i for i in range(c) if combo[i] == 0 and 1 in allowed[i]]
 
 
-def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
+def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs, extras=False):
     """AnalyzeClusterLevel_V2 (CA_cost-analysis-engine.hpp) for cluster level ``idx``.
 
-    Returns a dict with ``runtime`` and ``active`` (average active unit clusters); the top level
-    (``top_outputs``) adds traffic counts, buffer requirements, bandwidth and delay statistics.
+    Returns a dict with ``runtime``, ``active`` (average active unit clusters) and ``max_occ`` (the
+    largest case occurrence count of this level and the levels below); the top level
+    (``top_outputs``) adds traffic counts, buffer requirements, bandwidth and delay statistics, and
+    with ``extras`` MAESTRO's arithmetic intensity (``arith``).
     """
     lv = levels[idx]
     w, xp = ops.where, ops.xp
@@ -84,6 +86,12 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
     n_cases_total = f
     allowed = [(0,) if d.init_only else ((0, 1) if d.no_edge else (0, 1, 2)) for d in dirs]
     sub_cache = {}  # sub-cluster analyses, keyed by how their dims were formed
+    # IterationAnalysis::ConstructIterationStatusTable: a case occurs prod(state occurrences) times (an
+    # int in MAESTRO); the all-Steady case is the largest (statically absent Steady states count 1).
+    max_occ = 1.0
+    for i, d in enumerate(dirs):
+        if not d.init_only:
+            max_occ = max_occ * ops.max(states[i][1].occ, 1.0)
 
     def per_b(b):
         """Everything that depends on the Edge vector b only (Steady folded into Init)."""
@@ -93,7 +101,8 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
         psums = case.crit_psums(out_vars)
         r["ppf"] = w(psums > 0, 1.0, 0.0)
         if innermost:
-            comp = psums
+            # CA_cost-analysis-engine.hpp: innermost compute delay = ceil(partial sums / SIMD lanes).
+            comp = psums if lv.simd == 1 else ops.xp.ceil(psums / float(lv.simd))
             r["active"] = w(st[lv.sp.var].edge, lv.nec, lv.N)
         else:
             s = st[lv.sp.var]
@@ -104,6 +113,8 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
                     sub_cache[key] = analyze(ops, levels, idx + 1, sd, noc_bw, noc_lat, offchip_bw, False)
                 subs[ee] = sub_cache[key]
             r0, a0 = subs[False]["runtime"], subs[False]["active"]
+            if not any(b):
+                r["sub_occ"] = subs[False]["max_occ"]
             if True in subs:
                 r1, a1 = subs[True]["runtime"], subs[True]["active"]
                 many = lv.nec > 1
@@ -214,6 +225,9 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
         kb["tp"] = ops.min(kb["tp"], w(states[c][1].exists, tp, _INF) if steady_c else tp)
 
     res: dict[str, Any] = {"runtime": sum(kb["ppf"] * kb["rt"] for kb in B.values())}
+    if "sub_occ" in B.get((False,) * nd, {}):  # the sub-clusters of Init/Steady tiles: the largest dims
+        max_occ = ops.max(max_occ, B[(False,) * nd]["sub_occ"])
+    res["max_occ"] = max_occ
     act_w = _Lin()
     for kb in B.values():
         act_w.add(kb["active"], kb["W"])
@@ -225,6 +239,12 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
         return res
     eg_w, cp_w, pm_w, occ_eg, occ_pm = _Lin(), _Lin(), _Lin(), _Lin(), _Lin()
     res["peak"] = res["bw_avg"] = n_invalid = 0.0
+    # CA_cost-analysis-engine.hpp: off_chip_bw_req = L2 req / computation_delay runs before the delay is
+    # clamped to 1: a valid top-level case whose sub-clusters compute nothing divides by zero (SIGFPE).
+    res["zero_comp"] = False
+    if not innermost:
+        for kb in B.values():
+            res["zero_comp"] = res["zero_comp"] | ((kb["W"] > 0) & (kb["comp"] == 0))
     # off_chip_bw_req: max over valid cases of floor(floor(A/comp) / 2^e), e = max(T - t - n_invalid, 1),
     # A = max(L2out, L2in) (the recurrence halves once per processed case; invalid ones trail the order).
     den = _INF
@@ -265,7 +285,42 @@ def analyze(ops, levels, idx, dyn, noc_bw, noc_lat, offchip_bw, top_outputs):
     res["l2req_filter"] = 2 * init_in["filter"]
     res["l2req_output"] = 2 * init_eg
     res["n_cases"] = n_cases_total
+    if extras:
+        res["arith"] = _last_case_intensity(ops, dirs, states, allowed, pos, get_b, get_in)
     return res
+
+
+def _last_case_intensity(ops, dirs, states, allowed, pos, get_b, get_in):
+    """CA_cost-analysis-engine.hpp SetArithmeticIntensity: the partial sums mapped / ingress of the LAST
+    valid case in MAESTRO's case order, where the case at position c (1 <= c < #cases) has, per directive,
+    the state of mixed-radix digit (c - 1)_i: Init n_i - 1, Steady 0, Edge (its index - 1) (``pos``);
+    the all-Init case comes first (c = 0). Validity depends on the Edge vector b only, so the last case
+    is, over b != 0, "Init except the Edges of b" and, for b = 0, "Init except the innermost directive
+    with a Steady state"; the all-Init case when nothing else is valid.
+    """
+    w, nd = ops.where, len(dirs)
+    b0 = (False,) * nd
+    init_pos = sum(pos[i][0] for i in range(nd))
+    kb0 = get_b(b0)
+    ki0 = get_in(-1, (0,) * nd, b0)
+    best_p, best = -1.0, w(kb0["ppf"] > 0, kb0["pm"] / ki0["total"], 0.0)
+    cands = []
+    for j in range(nd):  # b = 0: Steady at j, Init elsewhere
+        if 1 in allowed[j]:
+            combo = tuple(1 if i == j else 0 for i in range(nd))
+            ok = _and(kb0["ppf"] > 0, states[j][1].exists)
+            cands.append((init_pos - pos[j][0] + pos[j][1], ok, kb0, get_in(j, combo, b0)))
+    for b in itertools.product(*[(False, True) if 2 in a else (False,) for a in allowed]):
+        if not any(b):
+            continue
+        c = max(i for i in range(nd) if b[i])
+        kb = get_b(b)
+        p = init_pos + sum(pos[i][2] - pos[i][0] for i in range(nd) if b[i])
+        cands.append((p, kb["W"] > 0, kb, get_in(c, tuple(2 if x else 0 for x in b), b)))
+    for p, ok, kb, ki in cands:
+        take = _and(ok, p > best_p)
+        best_p, best = w(take, p, best_p), w(take, kb["pm"] / ki["total"], best)
+    return best
 
 
 class _Lin:

@@ -13,16 +13,23 @@ Files cited below are under maestro-project/maestro@4eb08d1 ``cost-model/include
 
 from __future__ import annotations
 
-from codesign_jax.spatial._dataflow import Dataflow
+from codesign_jax.spatial._dataflow import Const, Dataflow
 
 L2_ENERGY = 18.61  # x MAC energy per L2 access: base/BASE_constants.hpp l2_energy_multiplier
 L1_ENERGY = 1.68  # x MAC energy per L1 access: base/BASE_constants.hpp l1_energy_multiplier
 
-# Tensor couplings: user-api/API_user-interface-v2.hpp ConfigConvTensors (no batch dimension).
+# Tensor couplings: user-api/API_user-interface-v2.hpp ConfigConvTensors; a "+N" kind is a layer type
+# whose network declares the batch dimension N (MAESTRO's batch_processing tensors).
 TENSORS = {
     "CONV": (("input", ("C", "Y", "X")), ("filter", ("K", "C", "R", "S")), ("output", ("K", "Y", "X"))),
     "DSCONV": (("input", ("C", "Y", "X")), ("filter", ("C", "R", "S")), ("output", ("C", "Y", "X"))),
     "GEMM": (("input", ("M", "K")), ("filter", ("K", "N")), ("output", ("M", "N"))),
+    "NGCONV": (("input", ("G", "C", "Y", "X")), ("filter", ("G", "K", "C", "R", "S")),
+               ("output", ("G", "K", "C", "Y", "X"))),
+    "CONV+N": (("input", ("N", "C", "Y", "X")), ("filter", ("K", "C", "R", "S")), ("output", ("N", "K", "Y", "X"))),
+    "DSCONV+N": (("input", ("N", "C", "Y", "X")), ("filter", ("C", "R", "S")), ("output", ("N", "C", "Y", "X"))),
+    "NGCONV+N": (("input", ("N", "G", "C", "Y", "X")), ("filter", ("G", "K", "C", "R", "S")),
+                 ("output", ("N", "G", "K", "C", "Y", "X"))),
 }
 _SLIDING = {"Y": "R", "X": "S"}  # ConfigConvOverlapDimensions: (X, S), (Y, R) for conv layers
 _OUT = {"Y": "Y'", "X": "X'"}
@@ -92,8 +99,8 @@ class _Dir:
 class _Level:
     """Static analysis of one cluster level (DFA_cluster-unit.hpp + CA_reuse-analysis.hpp sizes)."""
 
-    def __init__(self, ops, idx, dirs, dims, n_sub, layer_type):
-        self.idx, self.dirs, self.dims, self.N = idx, dirs, dims, n_sub
+    def __init__(self, ops, idx, dirs, dims, n_sub, layer_type, simd=1):
+        self.idx, self.dirs, self.dims, self.N, self.simd = idx, dirs, dims, n_sub, simd
         self.layer_type = layer_type
         self.conv = layer_type != "GEMM"
         self.sp = next(d for d in dirs if d.spatial)  # upper spatial map (engine's spmap_directive)
@@ -147,12 +154,18 @@ class _State:
         self.unrolled, self.edge, self.ee, self.index = unrolled, edge, ee, index
 
 
+def _sym(e):
+    """Static identity of a size expression: ('i', int), ('Sz', dim) or ('k', constant name)."""
+    return ("Sz", e) if isinstance(e, str) else (("k", e.name) if isinstance(e, Const) else ("i", e))
+
+
 def _static_flags(dirs, prev, i, df, conv):
     """States that cannot occur for any valid input (so they are not enumerated).
 
     Uses: dynamic dims of a lower level never exceed the upper level's map size of that dim
     (ConstructSubClusterDimension takes mapped or edge sizes); a map of size Sz(D) on D covers D;
-    valid conv layers have Y >= R and X >= S; a TemporalMap with offset 1 has no Edge state.
+    valid conv layers have Y >= R and X >= S; a TemporalMap with offset 1 has no Edge state. A
+    constant (traced) is only known equal to itself.
     """
     upper = {d.var: d.msym for d in prev} if prev is not None else {}
     csize = df.cluster_sizes[i - 1] if i > 0 else None
@@ -160,7 +173,7 @@ def _static_flags(dirs, prev, i, df, conv):
         covers = d.init_only or d.msym == ("Sz", d.var) and d.var not in ("Y", "X")
         covers = covers or (i > 0 and upper.get(d.var) == d.msym)
         if d.spatial and i > 0 and d.osym == ("i", 1) and d.msym == ("i", 1):
-            covers = covers or (isinstance(csize, str) and upper.get(d.var) == ("Sz", csize))
+            covers = covers or (isinstance(csize, (str, Const)) and upper.get(d.var) == _sym(csize))
         d.init_only = covers
         d.no_edge = not d.spatial and d.osym == ("i", 1)
         if i == 0 and d.osym == ("i", 1) and not d.spatial:
@@ -174,7 +187,7 @@ def _static_flags(dirs, prev, i, df, conv):
 
 
 def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pes, unit_stride=False,
-                 strided=False):
+                 strided=False, consts=None, simd=1):
     """ClusterAnalysis (DFA_cluster-analysis.hpp): per-level directives, dims and sub-cluster counts.
 
     Args:
@@ -183,6 +196,9 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
       num_pes: float64 array.
       unit_stride: static promise that stride == 1 everywhere (fewer iteration states).
       strided: static promise that stride != 1 everywhere (ApplyOuterStride's tests fold).
+      consts: values of the dataflow's remaining constants (name -> array), as MAESTRO substitutes
+        them into the directives (DFSL_parser.hpp).
+      simd: SIMD lanes per PE (static; MAESTRO's --num_simd_lanes).
     Returns: list of :class:`_Level`, top first.
     """
     conv = layer_type != "GEMM"
@@ -192,14 +208,19 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
         full["X'"] = given["X"] - given["S"] + 1
     in_vars = sorted({v for name, vs in TENSORS[layer_type] if name != "output" for v in vs})
 
+    consts = consts or {}
+
     def res(e):
+        if isinstance(e, Const):
+            if e.name not in consts:
+                raise ValueError(f"dataflow {df.name!r}: constant {e.name} has no value (give it per point in "
+                                 "SpatialAccelerator.constants or as a default).")
+            return consts[e.name]
         if isinstance(e, str):
             if e not in given:
                 raise ValueError(f"dataflow {df.name!r} uses Sz({e}), but a {layer_type} layer has no {e}.")
             return given[e]
         return float(e)
-
-    sym = lambda e: ("Sz", e) if isinstance(e, str) else ("i", e)
 
     csizes = [res(c) for c in df.cluster_sizes]
     prod = 1.0
@@ -208,7 +229,7 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
     not_one = True if strided else stride != 1  # ApplyOuterStride's "stride != 1"
     levels, prev, dims = [], None, full
     for i, lvl in enumerate(df.levels):
-        dirs = [_Dir(d.kind == "spatial", d.var, res(d.size), res(d.ofs), sym(d.size), sym(d.ofs)) for d in lvl]
+        dirs = [_Dir(d.kind == "spatial", d.var, res(d.size), res(d.ofs), _sym(d.size), _sym(d.ofs)) for d in lvl]
         # ConvertToInputCentric: Y' -> Y with size + Sz(R-directive) - 1 (offset kept).
         for d in dirs:
             if d.var in ("Y'", "X'"):
@@ -250,7 +271,7 @@ def build_levels(ops, df: Dataflow, layer_type: str, given: dict, stride, num_pe
                     d.msym, d.osym = ("st", d.msym), ("st", d.osym, i > 0)
         _static_flags(dirs, prev, i, df, conv)
         n_sub = ops.fdiv(num_pes, prod) if i == 0 else csizes[i - 1]
-        levels.append(_Level(ops, i, dirs, dims, n_sub, layer_type))
+        levels.append(_Level(ops, i, dirs, dims, n_sub, layer_type, simd))
         # ConstructLowerClusterDimensionTable: min(map size, dim) for the input-tensor vars.
         nxt = {}
         for v in in_vars:

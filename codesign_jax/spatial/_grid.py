@@ -20,22 +20,22 @@ import numpy as np
 from codesign_jax.hardware import SpatialAccelerator
 from codesign_jax.spatial._check import _stride_groups, _value_errors, check_spatial
 from codesign_jax.spatial._dataflow import Dataflow, get_dataflow
-from codesign_jax.spatial._model import (_ACCEL_KEYS, _LAYER_KEYS, _MODE_ARGS, REPORT_FIELDS, SpatialReport,
-                                         make_spatial_cost)
-from codesign_jax.workloads import LAYER_TYPES, SpatialLayer
+from codesign_jax.spatial._model import (_ACCEL_KEYS, _MODE_ARGS, REPORT_FIELDS, SpatialReport, _check_kind,
+                                         from_columns, layer_keys, layer_kind, make_spatial_cost)
+from codesign_jax.workloads import SpatialLayer
 
 
-def _grid_block_fn(df: Dataflow, layer_type: str, mode: str):
-    """(layer cols [Lc] x 7, accel cols [Ac] x 6) -> report fields [Lc, Ac]; the block's accelerators
-    share one num_pes, so every layer-only or (layer, num_pes) quantity -- about three quarters of the
-    model -- is computed at [Lc, 1] and only the bandwidth-dependent part at [Lc, Ac]."""
-    cost = make_spatial_cost(df, layer_type, block=0, **_MODE_ARGS[mode])
+def _grid_block_fn(df: Dataflow, kind: str, mode: str, names: tuple = ()):
+    """(layer cols [Lc], accel cols [Ac] (constants ``names`` last)) -> report fields [Lc, Ac]; the
+    block's accelerators share one num_pes, so every layer-only or (layer, num_pes) quantity -- about
+    three quarters of the model -- is computed at [Lc, 1] and only the rest at [Lc, Ac]."""
+    cost = make_spatial_cost(df, kind, block=0, **_MODE_ARGS[mode])
 
     def block(lcols, acols):
         col = lambda c: c[:, None]
         row = lambda c: c[None, :]
-        accel = SpatialAccelerator(acols[0][:1][None, :], *(row(c) for c in acols[1:]))
-        return cost(SpatialLayer(*(col(c) for c in lcols), layer_type), accel)
+        return cost(*from_columns([col(c) for c in lcols], [acols[0][:1][None, :]] + [row(c) for c in acols[1:]],
+                                  kind, names))
 
     return block
 
@@ -61,15 +61,19 @@ def _grid_plan(num_pes: np.ndarray, block_accels: int):
 
 
 def _flat_cols(obj, keys) -> tuple[dict, int]:
-    """The fields ``keys`` of a layer / accelerator batch as flat float64 columns of one length."""
-    cols = {k: np.asarray(getattr(obj, k), np.float64).reshape(-1) for k in keys}
+    """The fields ``keys`` of a layer / accelerator batch (an accelerator's constants last, keyed by
+    name) as flat float64 columns of one length."""
+    vals = {k: (1.0 if getattr(obj, k) is None else getattr(obj, k)) for k in keys}
+    if isinstance(obj, SpatialAccelerator):
+        vals.update(sorted(dict(obj.constants or {}).items()))
+    cols = {k: np.asarray(v, np.float64).reshape(-1) for k, v in vals.items()}
     n = max(c.size for c in cols.values())
     return {k: np.broadcast_to(c, (n,)) for k, c in cols.items()}, n
 
 
 def _grid_inputs(layer: SpatialLayer, accel: SpatialAccelerator, block_layers: int, block_accels: int):
     """Flat float64 columns of ``layer`` [L] and ``accel`` [A], padded and grouped into blocks."""
-    lcols, n_l = _flat_cols(layer, _LAYER_KEYS)
+    lcols, n_l = _flat_cols(layer, layer_keys(layer_kind(layer)))
     lcols = list(lcols.values())
     acols, n_a = _flat_cols(accel, _ACCEL_KEYS)
     acols = list(acols.values())
@@ -84,9 +88,9 @@ def _grid_inputs(layer: SpatialLayer, accel: SpatialAccelerator, block_layers: i
 
 
 @functools.lru_cache(maxsize=None)
-def _grid_jitted(df: Dataflow, layer_type: str, mode: str):
+def _grid_jitted(df: Dataflow, kind: str, mode: str, names: tuple = ()):
     """Jitted (layer blocks, accelerator blocks, L) -> report fields [L, n_ab * Ac] (grouped column order)."""
-    block = _grid_block_fn(df, layer_type, mode)
+    block = _grid_block_fn(df, kind, mode, names)
 
     @functools.partial(jax.jit, static_argnums=2)
     def run(lb, ab, n_l):
@@ -112,13 +116,17 @@ def grid_errors(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: Union[
     """
     df = get_dataflow(dataflow)
     a, _ = _flat_cols(accel, _ACCEL_KEYS)
-    uniq, inv = np.unique(a["num_pes"], return_inverse=True)
-    ones = np.ones((1, uniq.size))  # one valid representative accelerator per distinct num_pes
-    reps = SpatialAccelerator(uniq[None, :], ones, ones, ones, ones, ones)
-    lcols, _ = _flat_cols(layer, _LAYER_KEYS)
-    lay = SpatialLayer(*(c[:, None] for c in lcols.values()), layer.layer_type)
+    names = sorted(dict(accel.constants or {}))
+    key = np.stack([a["num_pes"]] + [a[n] for n in names], axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = np.reshape(inv, -1)
+    ones = np.ones((1, uniq.shape[0]))  # one valid representative accelerator per distinct (num_pes, constants)
+    reps = SpatialAccelerator(uniq[None, :, 0], ones, ones, ones, ones, ones,
+                              constants={n: uniq[None, :, i + 1] for i, n in enumerate(names)})
+    lcols, _ = _flat_cols(layer, layer_keys(layer_kind(layer)))
+    lay = SpatialLayer(**{k: c[:, None] for k, c in lcols.items()}, layer_type=layer.layer_type, batch=layer.batch)
     err_lp = check_spatial(lay, reps, df)
-    hw = _value_errors(a)  # hardware fields, once per accelerator; they take precedence here
+    hw = _value_errors({k: v for k, v in a.items() if k in _ACCEL_KEYS})  # once per accelerator; precedence
     return np.where(hw[None, :] != "", hw[None, :], err_lp[:, inv])
 
 
@@ -139,9 +147,7 @@ def spatial_cost_grid(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: 
       ValueError: naming the first rejected (layer, accelerator) pair, the dataflow and the reason.
     """
     df = get_dataflow(dataflow)
-    lt = layer.layer_type
-    if lt not in LAYER_TYPES:
-        raise ValueError(f"layer_type={lt!r} must be one of {LAYER_TYPES}.")
+    lt = _check_kind(layer_kind(layer))
     if validate:
         err = grid_errors(layer, accel, df)
         bad = np.argwhere(err != "")
@@ -149,12 +155,13 @@ def spatial_cost_grid(layer: SpatialLayer, accel: SpatialAccelerator, dataflow: 
             i, j = map(int, bad[0])
             raise ValueError(f"spatial_cost_grid: {lt} layer {i} on accelerator {j} with dataflow {df.name!r} is "
                              f"rejected: {err[i, j]} ({bad.shape[0]} pair(s) rejected).")
-    lcols, n_l = _flat_cols(layer, _LAYER_KEYS)
+    lcols, n_l = _flat_cols(layer, layer_keys(lt))
+    names = tuple(sorted(dict(accel.constants or {})))
     parts, rows = [], []
     for mask, u in _stride_groups(lcols["stride"], lt):
-        sub = SpatialLayer(*(lcols[k][mask] for k in _LAYER_KEYS), lt)
+        sub = layer.replace(**{k: lcols[k][mask] for k in lcols})
         lb, ab, pos, n_sub, _ = _grid_inputs(sub, accel, block_layers, block_accels)
-        parts.append((_grid_jitted(df, lt, u)(lb, ab, n_sub), pos))
+        parts.append((_grid_jitted(df, lt, u, names)(lb, ab, n_sub), pos))
         rows.append(np.flatnonzero(mask))
     # Back to the caller's accelerator (column) and layer (row) order on the host: numpy's take is a
     # memory-speed copy, XLA:CPU's gather is ~10x slower here.

@@ -40,9 +40,9 @@ from codesign_jax.spatial import _analysis as _ana
 from codesign_jax.spatial import _engine as _eng
 from codesign_jax.spatial import _sym as _sym
 from codesign_jax.spatial._dataflow import Dataflow, get_dataflow
-from codesign_jax.workloads import LAYER_TYPES, SpatialLayer
+from codesign_jax.workloads import SpatialLayer
 
-__all__ = ["DRAM_ENERGY_XMAC", "REPORT_FIELDS", "SpatialReport", "make_spatial_cost"]
+__all__ = ["DRAM_ENERGY_XMAC", "KINDS", "REPORT_FIELDS", "SpatialReport", "make_spatial_cost", "resolve_constants"]
 
 # Off-chip energy per DRAM access, in MAC-energy units (our term; MAESTRO has none): DRAM access
 # ~200x a MAC, Chen, Emer & Sze, "Eyeriss", ISCA 2016, Fig. 1 (normalized energy cost).
@@ -100,32 +100,89 @@ class SpatialReport:
     avg_utilized_pes: Any
     l1_fits: Any
     l2_fits: Any
+    degenerate: Any
+    arithmetic_intensity: Any = None
 
 
-REPORT_FIELDS = tuple(f.name for f in SpatialReport.__dataclass_fields__.values())
+REPORT_FIELDS = tuple(f.name for f in SpatialReport.__dataclass_fields__.values() if f.name != "arithmetic_intensity")
 
 
-def _dims(xp, layer: SpatialLayer):
+
+_LAYER_KEYS = ("K", "C", "R", "S", "Y", "X", "stride")
+_ACCEL_KEYS = ("num_pes", "l1_size", "l2_size", "noc_bw", "offchip_bw", "noc_hops")
+#: The spatial model's static layer kinds: MAESTRO's layer types, and "+N" with batch tensors.
+KINDS = tuple(_eng.TENSORS)
+
+
+def layer_keys(kind: str) -> tuple:
+    """The :class:`SpatialLayer` fields a layer kind reads (N only with batch tensors, G for NGCONV)."""
+    return _LAYER_KEYS + (("N",) if kind.endswith("+N") else ()) + (("G",) if kind.startswith("NGCONV") else ())
+
+
+def layer_kind(layer: SpatialLayer) -> str:
+    """The static layer kind of ``layer``: its ``layer_type``, plus ``'+N'`` with batch tensors."""
+    return layer.layer_type + ("+N" if layer.batch and layer.layer_type != "GEMM" else "")
+
+
+def layer_value(layer: SpatialLayer, key: str):
+    """A layer field; an absent N or G (None) is 1."""
+    v = getattr(layer, key)
+    return 1.0 if v is None else v
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"layer_type={kind!r} must be one of {KINDS} ('+N': batch tensors).")
+    return kind
+
+
+def _dims(xp, layer: SpatialLayer, kind: Optional[str] = None):
+    """MAESTRO's dimension table of ``layer`` (float64 arrays) and its stride."""
+    kind = kind or layer_kind(layer)
     f = lambda a: xp.asarray(a, dtype=xp.float64)
-    if layer.layer_type == "GEMM":
+    if kind == "GEMM":
         return {"K": f(layer.C), "M": f(layer.Y), "N": f(layer.K)}, f(1.0)
-    return {k: f(getattr(layer, k)) for k in ("K", "C", "R", "S", "Y", "X")}, f(layer.stride)
+    return {k: f(layer_value(layer, k)) for k in layer_keys(kind) if k != "stride"}, f(layer.stride)
 
 
-def _report(xp, layer_type, given, stride, accel, df: Dataflow, stride_mode: str = "general") -> dict:
+def resolve_constants(df: Dataflow, accel: SpatialAccelerator) -> tuple[Dataflow, dict]:
+    """Splits ``df``'s constants into static ones (their integer defaults, substituted: folded at trace
+    time like integer sizes) and per-point ones: ``(dataflow, {name: array or 'num_pes'})``. A value
+    in ``accel.constants`` wins over a default; a constant bound to ``num_pes`` follows the PE count.
+
+    Raises:
+      ValueError: naming a constant that has neither a value nor a default.
+    """
+    given = dict(getattr(accel, "constants", None) or {})
+    defaults = df.defaults
+    df2 = df.substitute({n: v for n, v in defaults.items() if isinstance(v, int) and n not in given})
+    out = {}
+    for n in df2.constant_names:
+        if n not in given and defaults.get(n) is None:
+            raise ValueError(f"dataflow {df.name!r}: constant {n} has no value: give it per point "
+                             f"(SpatialAccelerator.constants[{n!r}]) or a default ('Constant {n} value;').")
+        out[n] = given[n] if n in given else defaults[n]
+    return df2, out
+
+
+def _report(xp, layer_type, given, stride, accel, df: Dataflow, stride_mode: str = "general",
+            extras: bool = False, simd: int = 1) -> dict:
     """The formulas, once, over array namespace ``xp``; returns a dict of REPORT_FIELDS.
 
     ``stride_mode``: 'general', or a static promise about every point: 'unit' (stride 1: skips
-    ApplyOuterStride, fewer ops) or 'strided' (stride != 1: its tests fold).
+    ApplyOuterStride, fewer ops) or 'strided' (stride != 1: its tests fold). Constants without a
+    per-point value take their defaults as static integers (:func:`resolve_constants`).
     """
     ops = _sym.SymOps(xp)
     given = {k: ops.lift(v) for k, v in given.items()}
     stride = ops.lift(stride)
     f = lambda a: ops.lift(xp.asarray(a, dtype=xp.float64))
     num_pes, noc_bw, off_bw, hops = f(accel.num_pes), f(accel.noc_bw), f(accel.offchip_bw), f(accel.noc_hops)
+    df, cvals = resolve_constants(df, accel)
+    consts = {n: num_pes if isinstance(v, str) else f(v) for n, v in cvals.items()}
     levels = _eng.build_levels(ops, df, layer_type, given, stride, num_pes, stride_mode == "unit",
-                               stride_mode == "strided")
-    top = _ana.analyze(ops, levels, 0, levels[0].dims, noc_bw, hops, off_bw, True)
+                               stride_mode == "strided", consts, simd)
+    top = _ana.analyze(ops, levels, 0, levels[0].dims, noc_bw, hops, off_bw, True, extras)
     inner = levels[-1]
     out = {}
     tens = _eng.TENSORS[layer_type]
@@ -182,13 +239,19 @@ def _report(xp, layer_type, given, stride, accel, df: Dataflow, stride_mode: str
     out["avg_utilized_pes"] = top["active"]
     out["l1_fits"] = out["total_l1_size_req"] <= f(accel.l1_size)
     out["l2_fits"] = out["total_l2_size_req"] <= f(accel.l2_size)
+    # Points where MAESTRO's own answer is meaningless: 3 = it divides by a zero compute delay (SIGFPE),
+    # 2 = a case's int occurrence count overflows (DFA_iteration-analysis.hpp, int num_occurrence; it
+    # aborts or wraps), 1 = runtime or MACs <= 0 (edge tiles smaller than the filter window go
+    # negative; MAESTRO prints runtime 0).
+    bad = (top["runtime"] <= 0) | (top["macs"] <= 0)
+    code = ops.where(top["max_occ"] >= 2.0 ** 31, 2.0, ops.where(bad, 1.0, 0.0))
+    out["degenerate"] = ops.where(top["zero_comp"], 3.0, code)
+    if extras:  # CA_cost-analysis-engine.hpp SetArithmeticIntensity (MAESTRO's CSV only)
+        out["arithmetic_intensity"] = top["arith"]
     out = dict(zip(out, ops.lower_all(list(out.values()))))
     shape = xp.broadcast_shapes(*[xp.shape(v) for v in out.values()])
-    return {k: xp.broadcast_to(xp.asarray(out[k], dtype=xp.float64), shape) for k in REPORT_FIELDS}
-
-
-_LAYER_KEYS = ("K", "C", "R", "S", "Y", "X", "stride")
-_ACCEL_KEYS = ("num_pes", "l1_size", "l2_size", "noc_bw", "offchip_bw", "noc_hops")
+    keys = REPORT_FIELDS + (("arithmetic_intensity",) if extras else ())
+    return {k: xp.broadcast_to(xp.asarray(out[k], dtype=xp.float64), shape) for k in keys}
 
 
 def _stride_mode(stride, unit_stride: Optional[bool], strided: Optional[bool]) -> str:
@@ -206,14 +269,34 @@ def _stride_mode(stride, unit_stride: Optional[bool], strided: Optional[bool]) -
     return "unit" if np.all(s == 1) else ("strided" if np.all(s != 1) else "general")
 
 
+def columns(layer: SpatialLayer, accel: SpatialAccelerator, kind: str) -> tuple[list, list, tuple]:
+    """The leaves the model reads, flat: (layer columns in ``layer_keys(kind)`` order, accelerator
+    columns in ``_ACCEL_KEYS`` order, then one per constant; the constants' names, sorted)."""
+    consts = dict(accel.constants or {})
+    names = tuple(sorted(consts))
+    return ([layer_value(layer, k) for k in layer_keys(kind)],
+            [getattr(accel, k) for k in _ACCEL_KEYS] + [consts[n] for n in names], names)
+
+
+def from_columns(lcols, acols, kind: str, names: tuple) -> tuple[SpatialLayer, SpatialAccelerator]:
+    """Inverse of :func:`columns`."""
+    lt, n_a = kind.split("+")[0], len(_ACCEL_KEYS)
+    layer = SpatialLayer(**dict(zip(layer_keys(kind), lcols)), layer_type=lt, batch=kind.endswith("+N"))
+    accel = SpatialAccelerator(*acols[:n_a], constants=dict(zip(names, acols[n_a:])))
+    return layer, accel
+
+
 def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", *, backend: str = "jax",
-                      block: int = 2048, unit_stride: Optional[bool] = None, strided: Optional[bool] = None
+                      block: int = 2048, unit_stride: Optional[bool] = None, strided: Optional[bool] = None,
+                      extras: bool = False, simd_lanes: int = 1
                       ) -> Callable[[SpatialLayer, SpatialAccelerator], SpatialReport]:
     """Factory: a pure function ``(layer, accel) -> SpatialReport`` for one dataflow and layer type.
 
     Args:
-      dataflow: a registered name (see :data:`DATAFLOWS`) or a parsed :class:`Dataflow`.
-      layer_type: 'CONV', 'DSCONV' or 'GEMM' (static: it fixes the tensors' couplings).
+      dataflow: a registered name (see :data:`DATAFLOWS`) or a parsed :class:`Dataflow`. Its constants
+        are read from ``accel.constants`` (traced: one graph for every value) or take their defaults.
+      layer_type: one of :data:`KINDS`: 'CONV', 'DSCONV', 'GEMM', 'NGCONV', or one with '+N' (batch
+        tensors; ``SpatialLayer.kind``) (static: it fixes the tensors' couplings).
       backend: 'jax' (jittable, vmappable; no input validation) or 'numpy' (the numpy port).
       block: JAX backend: batches larger than this are evaluated ``block`` points at a time
         (``lax.map``), so the formulas' intermediates stay in cache (2-3x faster on CPU); 0 = whole batch.
@@ -224,29 +307,29 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
         Both graphs give identical results on stride-1 points.
       strided: True: promise that no point has stride 1 (ApplyOuterStride's stride tests fold; ~15%
         fewer ops; results for stride 1 are wrong); None (default): also chosen from a concrete stride.
+      extras: also MAESTRO's ``arithmetic_intensity`` (a CSV figure: the last valid case's MACs per
+        ingress element; not in :data:`REPORT_FIELDS`, adds ops).
+      simd_lanes: MAC lanes per PE (MAESTRO's ``--num_simd_lanes``; static): the innermost compute delay
+        is ceil(partial sums / lanes).
     The returned function does not validate inputs; :func:`spatial_cost` does.
     """
     df = get_dataflow(dataflow)
-    if layer_type not in LAYER_TYPES:
-        raise ValueError(f"layer_type={layer_type!r} must be one of {LAYER_TYPES}.")
+    kind = _check_kind(layer_type)
+    if isinstance(simd_lanes, bool) or not isinstance(simd_lanes, int) or simd_lanes < 1:
+        raise ValueError(f"simd_lanes must be a positive integer, got {simd_lanes!r}.")
     xp = {"jax": jnp, "numpy": np}.get(backend)
     if xp is None:
         raise ValueError(f"backend={backend!r} must be 'jax' or 'numpy'.")
 
     def fields(layer: SpatialLayer, accel: SpatialAccelerator, unit: str) -> dict:
-        given, stride = _dims(xp, SpatialLayer(layer.K, layer.C, layer.R, layer.S, layer.Y, layer.X,
-                                               layer.stride, layer_type))
+        given, stride = _dims(xp, layer, kind)
         with np.errstate(all="ignore"):
-            return _report(xp, layer_type, given, stride, accel, df, unit)
-
-    def flat_fields(unit, *cols):
-        n = len(_LAYER_KEYS)
-        out = fields(SpatialLayer(*cols[:n], layer_type), SpatialAccelerator(*cols[n:]), unit)
-        return tuple(out[k] for k in REPORT_FIELDS)
+            return _report(xp, kind, given, stride, accel, df, unit, extras, simd_lanes)
 
     def cost(layer: SpatialLayer, accel: SpatialAccelerator) -> SpatialReport:
         unit = _stride_mode(layer.stride, unit_stride, strided)
-        cols = [getattr(layer, k) for k in _LAYER_KEYS] + [getattr(accel, k) for k in _ACCEL_KEYS]
+        lcols, acols, names = columns(layer, accel, kind)
+        cols = lcols + acols
         shape = np.broadcast_shapes(*[np.shape(c) for c in cols])
         size = int(np.prod(shape))
         if backend == "numpy" or not block or size <= block:
@@ -258,8 +341,15 @@ def make_spatial_cost(dataflow: Union[str, Dataflow], layer_type: str = "CONV", 
             if nb * block > size:  # pad with copies of the first point (a valid one)
                 c = jnp.concatenate([c, jnp.broadcast_to(c[:1], (nb * block - size,))])
             flat.append(c.reshape(nb, block))
-        out = jax.lax.map(lambda cs: flat_fields(unit, *cs), tuple(flat))
-        return SpatialReport(**{k: v.reshape(-1)[:size].reshape(shape) for k, v in zip(REPORT_FIELDS, out)})
+
+        keys = REPORT_FIELDS + (("arithmetic_intensity",) if extras else ())
+
+        def flat_fields(cs):
+            out = fields(*from_columns(cs[:len(lcols)], cs[len(lcols):], kind, names), unit)
+            return tuple(out[k] for k in keys)
+
+        out = jax.lax.map(flat_fields, tuple(flat))
+        return SpatialReport(**{k: v.reshape(-1)[:size].reshape(shape) for k, v in zip(keys, out)})
 
     return cost
 

@@ -147,12 +147,13 @@ class SymOps:
         shape = lambda a: np.shape(a.a) if a.a is not None else shp[id(a)]
         uses, shp, isbool, grow = {}, {}, {}, set()
         for v in nodes:  # pass 1: shapes, dtypes, users
-            shp[id(v)] = np.broadcast_shapes(*[shape(a) for a in syms(v)])
+            shs = [shape(a) for a in syms(v)]
+            shp[id(v)] = shs[0] if all(x == shs[0] for x in shs) else np.broadcast_shapes(*shs)
             isbool[id(v)] = v.op in _BOOL_OPS or (v.op == "where" and all(
                 isinstance(b, bool) or (isinstance(b, Sym) and isbool.get(id(b), False)) for b in v.args[1:]))
             for a in syms(v):
                 uses[id(a)] = uses.get(id(a), 0) + 1
-                if a.a is None and np.prod(shape(a)) < np.prod(shp[id(v)]):
+                if a.a is None and math.prod(shape(a)) < math.prod(shp[id(v)]):
                     grow.add(id(a))
         for v in reversed(nodes):  # a boolean value that feeds a larger shape: materialise its operands
             if id(v) in grow and isbool[id(v)]:

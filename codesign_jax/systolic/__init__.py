@@ -4,7 +4,8 @@
   ``_stops``: the SRAM/DRAM start-stop cycles that need conv window geometry or the ofmap drain;
 * ``_user`` / ``_user_scan``: USER bandwidth mode's read-buffer recurrence (``lax.while_loop``);
 * ``_exact*``: the host-side exact refinement ``systolic_cost(..., exact=True)`` uses (the CLI);
-* ``_energy``: energy and area tables (cited, overridable); ``_cost``: the jitted entry point.
+* ``_energy``: energy and area tables (cited, overridable); ``_cost``: the jitted entry point;
+* ``_network``: a whole layer table in one call (``systolic_network_cost``).
 """
 
 from codesign_jax.systolic._cost import SystolicReport
@@ -21,6 +22,8 @@ from codesign_jax.systolic._model import REPORT_FIELDS
 from codesign_jax.systolic._model import compute_cycles
 from codesign_jax.systolic._model import operand_shapes
 from codesign_jax.systolic._model import systolic_metrics
+from codesign_jax.systolic._network import SYSTOLIC_ADDITIVE_FIELDS
+from codesign_jax.systolic._network import systolic_network_cost
 
 __all__ = [
     "BANDWIDTH_REPORT_FIELDS",
@@ -29,6 +32,7 @@ __all__ = [
     "ENERGY_FIELDS",
     "EnergyTable",
     "REPORT_FIELDS",
+    "SYSTOLIC_ADDITIVE_FIELDS",
     "SystolicReport",
     "compute_cycles",
     "default_energy_table",
@@ -37,4 +41,5 @@ __all__ = [
     "systolic_cost",
     "systolic_energy",
     "systolic_metrics",
+    "systolic_network_cost",
 ]

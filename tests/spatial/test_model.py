@@ -235,8 +235,8 @@ def test_parse_dataflow_roundtrip_and_user_dataflow():
         parse_dataflow("SpatialMap(1,1) K; TemporalMap(3,1) R;", "bad")
     with pytest.raises(ValueError, match="SpatialMap"):
         parse_dataflow("SpatialMap(1,1) K; SpatialMap(1,1) C; SpatialMap(1,1) X;", "bad")
-    with pytest.raises(ValueError, match="integer or Sz"):
-        parse_dataflow("SpatialMap(a,1) K;", "bad")
+    with pytest.raises(ValueError, match="integer, Sz"):
+        parse_dataflow("SpatialMap(1.5,1) K;", "bad")
 
 
 def test_area_power_matches_maestro_csv():
