@@ -102,10 +102,11 @@ def relaxed_spatial_cost(layer: SpatialLayer, accel: SpatialAccelerator, dataflo
     _check_temperature(temperature)
     df = get_dataflow(dataflow)
     rx = Relaxed(temperature)
-    given, stride = _spatial_model._dims(rx, layer)
+    kind = _spatial_model.layer_kind(layer)
+    given, stride = _spatial_model._dims(rx, layer, kind)
     mode = _spatial_model._stride_mode(layer.stride, None, None)
     with np.errstate(all="ignore"):
-        out = _spatial_model._report(rx, layer.layer_type, given, stride, accel, df, mode)
+        out = _spatial_model._report(rx, kind, given, stride, accel, df, mode)
     return {k: to_array(v) for k, v in out.items()}
 
 
