@@ -46,7 +46,7 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
         c.grid.dataflows = ("os", "ws")
         c.max_area_mm2 = 0.3
         c.evaluations = 32
-        c.gradient.restarts, c.gradient.steps = (4, 2), (3, 3)
+        c.gradient.restarts, c.gradient.steps = (3,), (4,)  # one stage: one compiled scan
         c.cmaes.population = 8
         c.bayesopt_cases = 2
     elif variant:
