@@ -87,11 +87,14 @@ def test_fields_finite_wherever_the_exact_ones_are(relaxed_jit):
     conv_stop = {"sram_ifmap_stop", "dram_ifmap_stop", "avg_ifmap_dram_bw", "total_cycles_incl_prefetch"}
     for df in (0, 1, 2):
         exact = {k: np.isfinite(np.asarray(v)) for k, v in systolic_metrics(jnp, g, _design(df)).items()}
-        for t in (3.0, 1.0, 0.1, 0.01):
+        for t in (3.0, 1.0, 0.1, 0.01, 1e-3, 1e-4):
             got = fn(t, df, SRAMS[0])
             bad = [k for k in REPORT_FIELDS if not np.all(np.isfinite(np.asarray(got[k]))[exact[k]])]
             assert set(bad) <= conv_stop, (t, df, bad)
-            if t <= 0.01:
+            # the masks compare pixel indices p ~ 3000 at width ~ t p: a one-pixel column fold (cols = 1,
+            # 'is') is "in block" with probability sigmoid(1 / (2 t p))^2, below the 1/2 that selects a
+            # finite candidate until t < ~1.8e-4
+            if t <= 1e-4:
                 assert not bad, (t, df, bad)
 
 
@@ -150,7 +153,7 @@ def grad_fn():
 @pytest.mark.parametrize("df", [0, 1, 2])
 def test_gradients_equal_finite_differences(grad_fn, df):
     grad, f = grad_fn
-    h = 1e-6
+    h = 1e-7  # an SRAM's soft floor steps over ~t / (KB * 10.24) in log-KB: 1e-6 is too coarse at t = 0.1
     for t in (1.0, 0.1):
         for x in _points(3, seed=df):
             g = np.asarray(grad(x, t, df))
