@@ -25,6 +25,15 @@ def get_config() -> ml_collections.ConfigDict:
     c.space = ml_collections.ConfigDict(dict(name="alphanet", dataset="imagenet", subset="all", arch=()))
     c.objective = ml_collections.ConfigDict(dict(goal="max_accuracy", max_latency=10_000_000.0, max_energy=1.0e10,
                                                  max_area=20.0))
-    c.k = 99  # the largest k with points_ratio >= 100 (9,999 x 13,824 / (9,999 + 99 x 13,824) = 100.3)
+    c.k = 99  # one_reference / per_dataflow: the largest k with points_ratio >= 100 (9,999 x 13,824 / (9,999 + 99 x
+    # 13,824) = 100.3)
+    # Default: family references (configs/semi_decoupled_nb201.py). Chosen on development settings only (random seed
+    # 1000, never the reported seed 0): per dataflow the reference among num_pes 64/256/1024 x noc 64/256 x off-chip
+    # 50/150/350 and the k split (each k >= 40) that recover the most development optima with
+    # 4 x 9,999 + sum_f k_f x 3,456 <= 9,999 x 13,824 / 100 (sum k_f <= 388): k = 133/98/78/40, the 39 left
+    # spread evenly -> 143/108/88/49 (points_ratio 100.1). Development recovery 0.990 (198/200). Reproduced by
+    # experiments/choose_family_references.py.
+    c.variant = "family_references"
+    c.random.dev_seed = 1000
     c.paper_study = True
     return c

@@ -26,6 +26,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.reference.num_pes = 64
     c.reference.noc_bw = 128
     c.k = 20
+    c.family_references = ml_collections.ConfigDict(dict(kcp_ws=dict(num_pes=64, noc_bw=128, offchip_bw=50, k=15),
+                                                         rs=dict(num_pes=32, noc_bw=1000, offchip_bw=150, k=10)))
+    c.random.dev_seed = 7
     c.random.n = 12
     c.recovery_k_values = (1, 5, 20)
     c.rank.per_dataflow = 3

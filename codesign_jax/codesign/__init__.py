@@ -29,8 +29,11 @@ from codesign_jax.codesign._semi import Ranking
 from codesign_jax.codesign._semi import SearchRun
 from codesign_jax.codesign._semi import dominated_counts
 from codesign_jax.codesign._semi import exhaustive_search
+from codesign_jax.codesign._semi import family_references
+from codesign_jax.codesign._semi import per_reference_k
 from codesign_jax.codesign._semi import reference_points
 from codesign_jax.codesign._semi import semi_decoupled
+from codesign_jax.codesign._semi import semi_points
 from codesign_jax.codesign._semi import smallest_k
 from codesign_jax.codesign._semi import stage1_ranking
 
@@ -49,11 +52,14 @@ __all__ = [
     "dominated_counts",
     "evaluate_pairs",
     "exhaustive_search",
+    "family_references",
     "objective_from_config",
+    "per_reference_k",
     "rank_correlation",
     "reference_points",
     "sample_accelerators",
     "semi_decoupled",
+    "semi_points",
     "smallest_k",
     "spatial_accelerator_space",
     "stage1_ranking",

@@ -33,6 +33,11 @@ def correlation_heatmap(path: str, matrices: dict, labels: list, title: str) -> 
         ax.set_yticks(range(0, len(labels), step))
         ax.set_yticklabels(labels[::step], fontsize=6)
         fig.colorbar(im, ax=ax, fraction=0.046)
+    return _save(plt, fig, path, title)
+
+
+def _save(plt, fig, path: str, title: str) -> str:
+    """Titles, lays out, writes ``fig`` to ``path`` (folders made) and closes it; returns ``path``."""
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -53,9 +58,4 @@ def latency_scatter(path: str, pairs: list, title: str) -> str:
         ax.set_xlabel(xl, fontsize=8)
         ax.set_ylabel(yl, fontsize=8)
         ax.set_title(t, fontsize=9)
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, title)

@@ -5,10 +5,13 @@ them in (accuracy up, latency down, energy down) there (0 = the Pareto front; ti
 ``tolerance`` widens the front: a dominator must beat latency and energy by that factor). The kept set is the
 first ``k``. With one reference, stage 2 evaluates the kept architectures on every design; with one reference
 per dataflow family, each family's designs are searched with that family's kept set and the best pair over
-families wins. The joint search is :func:`~codesign_jax.codesign._search.best_pairs`; the exhaustive baseline
-runs the same evaluation and search on every architecture. With the search's total order, semi-decoupled
-returns the exhaustive optimum exactly when the optimum's architecture is kept by the reference standing for
-the optimum's design, so the smallest sufficient ``k`` is its rank there + 1.
+families wins. Family references (:func:`family_references`) give each family its own reference point and its
+own ``k`` (a per-reference sequence of ``k``); the points count is then exact per family:
+``n_arch * n_refs + sum_r k_r * n_designs(family r)``. The joint search is
+:func:`~codesign_jax.codesign._search.best_pairs`; the exhaustive baseline runs the same evaluation and search
+on every architecture. With the search's total order, semi-decoupled returns the exhaustive optimum exactly
+when the optimum's architecture is kept by the reference standing for the optimum's design, so the smallest
+sufficient ``k`` is its rank there + 1.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from codesign_jax.codesign._objective import Objective
 from codesign_jax.codesign._search import Choice, best_of, best_pairs
 from codesign_jax.nas import ArchSpace, DistinctLayers
 
-__all__ = ["Ranking", "SearchRun", "dominated_counts", "exhaustive_search", "reference_points", "semi_decoupled",
-           "smallest_k", "stage1_ranking"]
+__all__ = ["Ranking", "SearchRun", "dominated_counts", "exhaustive_search", "family_references", "per_reference_k",
+           "reference_points", "semi_decoupled", "semi_points", "smallest_k", "stage1_ranking"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +106,43 @@ def reference_points(space: AcceleratorSpace, reference: Mapping[str, Any], per_
     return np.asarray(out, np.int64)
 
 
+def family_references(space: AcceleratorSpace, spec: Mapping[str, Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """One reference per dataflow family, each with its own perf axes and kept-set size.
+
+    ``spec`` maps every dataflow of the space to ``{axis: value, ..., "k": int}`` (the perf axes but the
+    dataflow). Returns int64 ``[n_refs]`` perf points (in the space's dataflow order) and int64 ``[n_refs]`` k."""
+    flows = list(space.dataflows)
+    unknown, missing = sorted(set(spec) - set(flows)), [f for f in flows if f not in spec]
+    if unknown or missing:
+        raise ValueError(f"family_references: dataflows {unknown} are not in the space and {missing} have no "
+                         f"reference; expected one entry per dataflow of {flows}.")
+    perf, ks = [], []
+    for f in flows:
+        entry = dict(spec[f])
+        if not isinstance(entry.get("k"), int) or entry["k"] < 1:
+            raise ValueError(f"family_references.{f}.k={entry.get('k')!r} must be an int >= 1.")
+        ks.append(entry.pop("k"))
+        perf.append(int(reference_points(space, {**entry, "dataflow": f}, per_dataflow=False)[0]))
+    return np.asarray(perf, np.int64), np.asarray(ks, np.int64)
+
+
+def per_reference_k(k, n_refs: int) -> np.ndarray:
+    """int64 ``[n_refs]``: ``k`` for every reference (an int) or as given (a sequence of ``n_refs``)."""
+    ks = np.full(n_refs, k, np.int64) if np.ndim(k) == 0 else np.asarray(k, np.int64)
+    if ks.shape != (n_refs,):
+        raise ValueError(f"k={k!r} must be an int or one value per reference ({n_refs}).")
+    return ks
+
+
+def semi_points(ranking: "Ranking", space: AcceleratorSpace, k) -> int:
+    """(architecture, design) pairs semi-decoupled evaluates: every architecture on every reference, then each
+    reference's ``k_r`` kept architectures on the designs it stands for (``n_buffers`` designs per perf point)."""
+    ks = per_reference_k(k, ranking.perf.size)
+    n = ranking.order.shape[1]
+    return int(n * ranking.perf.size + sum(int(ks[r]) * ranking.perf_of(space, r).size * space.n_buffers
+                                           for r in range(ranking.perf.size)))
+
+
 def dominated_counts(accuracy, latency, energy, tolerance: float = 0.0, block: int = 512) -> np.ndarray:
     """int64 ``[n]``: for each architecture, how many others dominate it (accuracy >=, latency and energy
     <= with the ``tolerance`` factor, one strictly better); NaN metrics (rejected) count as dominated by all."""
@@ -150,11 +190,36 @@ def stage1_ranking(space: AcceleratorSpace, distinct: DistinctLayers, accuracy: 
                    metrics=m, seconds=time.perf_counter() - t0)
 
 
+def _evaluate_all_pairs(space: AcceleratorSpace, distinct: DistinctLayers, backend: str) -> PairMetrics:
+    """Every architecture on every perf point; on ``P`` processes (``jax.distributed``) each evaluates perf
+    points ``p, p + P, ...`` and the columns are exchanged once (every process gets the whole table, the same
+    numbers: each column is evaluated independently of the others). ``model_points`` counts every process's."""
+    import jax
+
+    n_proc, me = jax.process_count(), jax.process_index()
+    if n_proc == 1:
+        return evaluate_pairs(space, distinct, backend=backend)
+    from codesign_jax.sweep._distributed import process_allgather_ragged
+
+    mine = np.arange(space.n_perf)[me::n_proc]
+    m = evaluate_pairs(space, distinct, perf=mine, backend=backend)
+    out = {}
+    for f in ("latency", "energy", "area", "buffer", "feasible"):
+        cols = process_allgather_ragged(np.ascontiguousarray(np.asarray(getattr(m, f)).T))   # P x [n_p, n]
+        full = np.empty((m.rows.size, space.n_perf), np.asarray(getattr(m, f)).dtype)
+        for q, c in enumerate(cols):
+            full[:, q::n_proc] = c.T
+        out[f] = full
+    total = int(sum(process_allgather_ragged(np.asarray([m.model_points], np.int64))).sum())
+    return PairMetrics(rows=m.rows, perf=np.arange(space.n_perf), **out, model_points=total, seconds=m.seconds)
+
+
 def exhaustive_search(space: AcceleratorSpace, arch: ArchSpace, distinct: DistinctLayers,
                       objectives: Sequence[Objective], *, backend: str = "auto") -> SearchRun:
-    """Every architecture on every design (the joint optimum of each objective)."""
+    """Every architecture on every design (the joint optimum of each objective). Under ``jax.distributed``
+    each process evaluates its share of the perf points (:func:`_evaluate_all_pairs`); the result is the same."""
     t0 = time.perf_counter()
-    m = evaluate_pairs(space, distinct, backend=backend)
+    m = _evaluate_all_pairs(space, distinct, backend)
     t1 = time.perf_counter()
     choices = best_pairs(m, arch.accuracy, arch.arch_index, objectives, space.n_buffers)
     t2 = time.perf_counter()
@@ -163,13 +228,15 @@ def exhaustive_search(space: AcceleratorSpace, arch: ArchSpace, distinct: Distin
 
 
 def semi_decoupled(space: AcceleratorSpace, arch: ArchSpace, distinct: DistinctLayers,
-                   objectives: Sequence[Objective], ranking: Ranking, k: int, *, backend: str = "auto") -> SearchRun:
-    """Stage 2: each reference's ``k`` kept architectures on the designs it stands for, best pair over references
-    (``ranking``'s stage-1 time is counted here too). ``metrics`` is the list of per-reference tables."""
+                   objectives: Sequence[Objective], ranking: Ranking, k, *, backend: str = "auto") -> SearchRun:
+    """Stage 2: each reference's ``k`` kept architectures (an int, or one per reference) on the designs it stands
+    for, best pair over references (``ranking``'s stage-1 time is counted here too). ``metrics`` is the list of
+    per-reference tables."""
+    ks = per_reference_k(k, ranking.perf.size)
     t0 = time.perf_counter()
     parts, per_ref = [], []
     for r in range(ranking.perf.size):
-        rows = ranking.kept(k, r)
+        rows = ranking.kept(int(ks[r]), r)
         m = evaluate_pairs(space, distinct, rows=rows, perf=ranking.perf_of(space, r), backend=backend)
         parts.append(m)
         cs = best_pairs(m, arch.accuracy[rows], arch.arch_index[rows], objectives, space.n_buffers)
@@ -177,7 +244,7 @@ def semi_decoupled(space: AcceleratorSpace, arch: ArchSpace, distinct: DistinctL
     t1 = time.perf_counter()
     choices = [best_of([cs[i] for cs in per_ref], o) for i, o in enumerate(objectives)]
     t2 = time.perf_counter()
-    points = len(arch) * ranking.perf.size + k * space.size
+    points = semi_points(ranking, space, ks)
     return SearchRun(choices, parts, points, ranking.metrics.model_points + sum(m.model_points for m in parts),
                      {"stage1": ranking.seconds, "stage2": t2 - t0, "total": ranking.seconds + t2 - t0})
 

@@ -10,9 +10,10 @@ lazy design grid and keeps only reductions:
 * ``full [n_obj, S, n_designs]``: every point's objectives, when asked and when it fits.
 
 The design range is streamed in chunks of a fixed size (one compilation; the last, partial
-chunk is masked). Each chunk is split over all ``jax.devices()`` on a 1-D mesh with
-``jax.shard_map``; under ``jax.distributed.initialize()`` the same code runs multi-host (every
-process runs the same sweep; results are replicated). All orders are total (ties go to the
+chunk is masked). Each chunk is split over this process's ``jax.local_devices()`` on a 1-D mesh with
+``jax.shard_map``; under ``jax.distributed.initialize()`` every process runs the same sweep call,
+evaluates chunks ``p, p + P, ...`` only, and the reductions are merged exactly across processes
+(``_distributed``; every process ends with the same results). All orders are total (ties go to the
 lowest flat design index, see ``_reduce``), so results are identical for every chunk
 size and device count. Host memory is O(workloads x k + Pareto front), independent of the
 number of points.
@@ -316,7 +317,7 @@ def sweep(cost_fn: Callable, workloads: Any, space: DesignSpace, objectives="lat
         more candidates is re-evaluated in full and merged on the host (still exact).
       pareto_refs: front points sent back to the device to discard beaten points early.
       progress: show a tqdm bar (``None``: only if the estimated time exceeds 1 s).
-      devices: devices of the 1-D mesh (default all ``jax.devices()``).
+      devices: devices of the 1-D mesh (default this process's ``jax.local_devices()``).
 
     Returns:
       :class:`SweepResult`.

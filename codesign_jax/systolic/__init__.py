@@ -3,6 +3,7 @@
 * ``_model``: closed forms of every report field, written once against ``xp`` (numpy or jax.numpy);
   ``_stops``: the SRAM/DRAM start-stop cycles that need conv window geometry or the ofmap drain;
 * ``_user`` / ``_user_scan``: USER bandwidth mode's read-buffer recurrence (``lax.while_loop``);
+  ``_user_pool``: many USER-mode points streamed through a fixed pool of lanes (resumed loop);
 * ``_exact*``: the host-side exact refinement ``systolic_cost(..., exact=True)`` uses (the CLI);
 * ``_energy``: energy and area tables (cited, overridable); ``_cost``: the jitted entry point;
 * ``_network``: a whole layer table in one call (``systolic_network_cost``).
@@ -24,6 +25,7 @@ from codesign_jax.systolic._model import operand_shapes
 from codesign_jax.systolic._model import systolic_metrics
 from codesign_jax.systolic._network import SYSTOLIC_ADDITIVE_FIELDS
 from codesign_jax.systolic._network import systolic_network_cost
+from codesign_jax.systolic._user_pool import user_metrics_pool
 
 __all__ = [
     "BANDWIDTH_REPORT_FIELDS",
@@ -42,4 +44,5 @@ __all__ = [
     "systolic_energy",
     "systolic_metrics",
     "systolic_network_cost",
+    "user_metrics_pool",
 ]

@@ -157,7 +157,8 @@ def _calc_read_dram(xp, unique, misses, first_req, cap):
     return _where(xp, triggered, start_trig, start_fit), triggered
 
 
-def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True) -> dict:
+def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True,
+                     user_max_iter: int | None = None, user_resume=None) -> dict:
     """All SCALE-Sim report numbers for layers ``g`` on designs ``a`` (broadcast together).
 
     Args:
@@ -166,6 +167,10 @@ def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True) -> dict:
       a: object with the :class:`SystolicArray` fields.
       broadcast: if False, each field keeps the shape of the inputs it depends on (e.g. compute
         cycles do not depend on SRAM sizes); every field is still broadcastable to the full shape.
+      user_max_iter, user_resume: run the USER-mode recurrence for at most ``user_max_iter``
+        rounds, resuming from ``user_resume = (state, fresh)``; the result then also holds
+        ``user_state`` and ``user_active`` (flat, see ``_user.user_mode_fields``). For streaming
+        many points through a fixed pool of lanes (``_user_pool``); requires a static USER mode.
 
     Returns:
       dict of float64 arrays keyed by :data:`REPORT_FIELDS` (plus ``macs`` and ``folds``),
@@ -278,6 +283,7 @@ def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True) -> dict:
         "dram_ofmap_stop": of_stop,
         "dram_ofmap_writes": of_writes,
     }
+    pool = {}   # resumable USER-loop state when user_max_iter is set
     if not (isinstance(user, (bool, np.bool_)) and not user):
         # USER bandwidth mode: read_buffer / write_buffer with the user's bandwidths stall.
         q = dict(Sr=Sr, Sc=Sc, T=T, R=R, C=C, fr=fr, fc=fc, folds=folds, L=L, ru0=ru0, cu0=cu0,
@@ -294,7 +300,11 @@ def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True) -> dict:
             # results are discarded below.
             q = {k: (v if k.startswith("is_") else _where(xp, user, v, _USER_NEUTRAL.get(k, 1.0)))
                  for k, v in q.items()}
-        for k, v in user_mode_fields(xp, q).items():
+        if user_max_iter is not None and not isinstance(user, (bool, np.bool_)):
+            raise ValueError("user_max_iter needs a static bw_mode (USER for every point).")
+        uf = user_mode_fields(xp, q, max_iter=user_max_iter, resume=user_resume)
+        pool = {k: uf.pop(k) for k in ("user_state", "user_active") if k in uf}
+        for k, v in uf.items():
             out[k] = _where(xp, user, v, out[k])
     total_cycles = out["total_cycles"]
     out.update({
@@ -315,7 +325,7 @@ def systolic_metrics(xp, g: Any, a: Any, *, broadcast: bool = True) -> dict:
         "macs": macs,
         "folds": folds,
     })
-    if not broadcast:
-        return out
-    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
-    return {k: xp.broadcast_to(v, shape) for k, v in out.items()}
+    if broadcast:
+        shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
+        out = {k: xp.broadcast_to(v, shape) for k, v in out.items()}
+    return {**out, **pool}

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 from codesign_jax.systolic import _static
 from codesign_jax.systolic._user_scan import (OfmapArrivals, _Stationary, _Stream,
-                                                   final_flush, read_buffer_events)
+                                                   final_flush, loop_state, read_buffer_events)
 
 __all__ = ["user_mode_fields", "USER_Q_KEYS"]
 
@@ -80,7 +80,7 @@ def _buffer(xp, kb, bw, V):
                 per=nl_p + 1.0, nl_p=nl_p, A=A)
 
 
-def user_mode_fields(xp, q: dict) -> dict:
+def user_mode_fields(xp, q: dict, *, max_iter: int | None = None, resume=None) -> dict:
     """USER-mode total/stall cycles, DRAM reads/start/stop and SRAM stops (see module doc).
 
     ``q`` must hold (float64 arrays; ``is_*`` boolean masks), as computed in
@@ -94,6 +94,11 @@ def user_mode_fields(xp, q: dict) -> dict:
     Returns a dict with ``total_cycles, stall_cycles, total_cycles_incl_prefetch``,
     ``dram_{ifmap,filter}_{reads,start,stop}``, ``dram_ofmap_{writes,start,stop}`` and
     ``sram_{ifmap,filter,ofmap}_{start,stop}``.
+
+    ``max_iter`` / ``resume``: run at most ``max_iter`` rounds of the recurrence, continuing from
+    ``resume = (state, fresh)`` (see ``_user_scan.read_buffer_events``); the result then also
+    holds ``user_state`` (the loop state, flat ``[P]`` arrays) and ``user_active`` (bool ``[P]``:
+    lanes whose fields are not final yet).
     """
     shape = xp.broadcast_shapes(*(xp.shape(q[k]) for k in USER_Q_KEYS))
     g = {k: q[k] if _static.is_static(q[k]) else xp.reshape(xp.broadcast_to(xp.asarray(q[k]), shape), (-1,))
@@ -131,7 +136,7 @@ def user_mode_fields(xp, q: dict) -> dict:
     for nm, j, lat in names:
         for w_ in ("start", "stop"):
             probes.append((f64(g[f"sram_{nm}_{w_}"]) - lat, j))
-    st = read_buffer_events(xp, ops, F, L, wb=wb, probes=probes)
+    st = read_buffer_events(xp, ops, F, L, wb=wb, probes=probes, max_iter=max_iter, resume=resume)
     k_if, k_fl, S = st["k0"], st["k1"], st["S"]
     if xp.__name__ == "numpy" and bool(xp.any(st["wovf"])):
         import warnings
@@ -165,7 +170,10 @@ def user_mode_fields(xp, q: dict) -> dict:
     for (nm, j, lat), i in zip(names, range(0, 6, 2)):
         out[f"sram_{nm}_start"] = f64(g[f"sram_{nm}_start"]) + st["probe"][i]
         out[f"sram_{nm}_stop"] = f64(g[f"sram_{nm}_stop"]) + st["probe"][i + 1]
-    return {k: xp.reshape(v, shape) for k, v in out.items()}
+    out = {k: xp.reshape(v, shape) for k, v in out.items()}
+    if max_iter is not None:
+        out["user_state"], out["user_active"] = loop_state(st), st["active"]
+    return out
 
 
 class _Mixed:

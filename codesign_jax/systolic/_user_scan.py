@@ -17,21 +17,38 @@ per-line stall ``max(ifmap, filter, ofmap)`` of ``service_memory_requests``.
 
 The body is written once against ``xp`` (numpy or jax.numpy); :func:`_loop` runs it as a Python
 loop (numpy reference) or ``jax.lax.while_loop`` (jit), so both give identical integers.
+
+Resumable runs. A finished lane is a fixed point of the body (batches already run finished lanes
+along with unfinished ones), so the loop may stop after ``max_iter`` iterations and continue later
+from the returned state, on any lane, next to any other lanes: ``read_buffer_events(...,
+max_iter=k, resume=(state, fresh))``. ``_user_pool`` uses this to stream many points through a
+fixed pool of lanes, so a batch no longer runs as long as its slowest point.
 """
 
 from __future__ import annotations
 
-__all__ = ["read_buffer_events", "OfmapArrivals"]
+__all__ = ["read_buffer_events", "loop_state", "OfmapArrivals"]
 
 
-def _loop(xp, cond, body, state):
-    """while any(cond(state)): state = body(state) -- numpy loop or lax.while_loop."""
+def _loop(xp, cond, body, state, max_iter=None):
+    """while any(cond(state)) [and fewer than max_iter rounds]: state = body(state) -- numpy loop
+    or lax.while_loop."""
     if xp.__name__ == "numpy":
-        while bool(xp.any(cond(state))):
-            state = body(state)
+        it = 0
+        while bool(xp.any(cond(state))) and (max_iter is None or it < max_iter):
+            state, it = body(state), it + 1
         return state
     import jax
-    return jax.lax.while_loop(lambda s: xp.any(cond(s)), body, state)
+    if max_iter is None:
+        return jax.lax.while_loop(lambda s: xp.any(cond(s)), body, state)
+    out, _ = jax.lax.while_loop(lambda c: xp.any(cond(c[0])) & (c[1] < max_iter),
+                                lambda c: (body(c[0]), c[1] + 1), (state, 0))
+    return out
+
+
+def loop_state(st: dict) -> dict:
+    """The resumable loop state of a :func:`read_buffer_events` result (its array entries)."""
+    return {k: v for k, v in st.items() if k not in ("probe", "active")}
 
 
 def _tri(xp, y):
@@ -243,7 +260,7 @@ _INF = float("inf")   # empty segment slot / no drain yet
 _NSLOT = 4   # pending drain-line segments tracked (write_buffer trace_matrix partial lines)
 
 
-def read_buffer_events(xp, ops, F, L, wb=None, probes=()):
+def read_buffer_events(xp, ops, F, L, wb=None, probes=(), *, max_iter=None, resume=None):
     """Runs the miss-line (and write-buffer event) recurrence.
 
     Args:
@@ -254,9 +271,13 @@ def read_buffer_events(xp, ops, F, L, wb=None, probes=()):
         ``Stot`` (total_size_elems), ``bw`` (Bandwidth), ``q`` (ceil(D/bw)); or None.
       probes: (line, operand 0/1/2) pairs: demand lines whose served cycle is wanted (SRAM
         start/stop); returns the stall added before that line plus the operand's own stall on it.
+      max_iter: stop after this many loop rounds (None: run to the end); ``active`` in the result
+        marks lanes not finished yet.
+      resume: ``(state, fresh)``: continue from ``state`` (a :func:`loop_state` of an earlier
+        call with the same inputs on each lane) except where the bool mask ``fresh`` is set.
 
     Returns: dict with ``k0, k1`` (prefetch counts), ``S`` (total stall), ``probe`` (list), and
-      the write-buffer state (``w_*``) after the last demand line.
+      the write-buffer state (``w_*``) after the last demand line; with ``max_iter``, ``active``.
     """
     zero = xp.zeros_like(F)
     big = 4.0 * F * L + 4.0
@@ -420,7 +441,12 @@ def read_buffer_events(xp, ops, F, L, wb=None, probes=()):
                    "wdone": zero > 1.0, "wovf": zero > 1.0})
         st.update({f"se{k}": zero + _INF for k in range(_NSLOT)})
         st.update({f"pd{k}": zero for k in range(_NSLOT)})
-    st = _loop(xp, cond, body, st)
+    if resume is not None:
+        state, fresh = resume
+        st = {k: xp.where(fresh, v, state[k]) for k, v in st.items()}
+    st = _loop(xp, cond, body, st, max_iter)
+    if max_iter is not None:
+        st["active"] = cond(st)
     st["probe"] = [st[f"p{p}"] for p in range(len(probes))]
     return st
 

@@ -30,5 +30,8 @@ def test_tiny_study_writes_result_and_plots(tmp_path):
     assert 0 <= saved["recovery_rate"] <= 1 and -1 <= saved["spearman_latency_min"] <= 1
     details = json.loads((tmp_path / "details.json").read_text())
     assert details["recovery"]["per_dataflow"]["settings"] == 12
+    fam = details["recovery"]["family_references"]  # kcp_ws k=15, rs k=10, each family 12 perf points x 4 buffers
+    assert fam["k"] == [15, 10] and fam["points_ratio"] == 400 * 96 / (400 * 2 + 15 * 48 + 10 * 48)
+    assert details["recovery"]["family_references_dev"]["seed"] == 7 and fam["seed"] == 0
     for png in ("rank_heatmap.png", "rank_scatter.png"):
         assert (tmp_path / png).stat().st_size > 10_000

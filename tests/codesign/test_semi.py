@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from codesign_jax.codesign import (Objective, dominated_counts, exhaustive_search, rank_correlation, reference_points,
-                                   semi_decoupled, smallest_k, spatial_accelerator_space, stage1_ranking)
+from codesign_jax.codesign import (Objective, dominated_counts, exhaustive_search, family_references, rank_correlation,
+                                   reference_points, semi_decoupled, semi_points, smallest_k, spatial_accelerator_space,
+                                   stage1_ranking)
 from codesign_jax.codesign._study import random_objectives
 from codesign_jax.nas import distinct_layers, load_space
 
@@ -89,3 +90,42 @@ def test_rank_correlation_statistics():
     assert rc["top20_overlap_latency"]["within"]["max"] == pytest.approx(len(top(0) & top(1)) / 20)
     with pytest.raises(ValueError, match=">= 2 accelerators"):
         rank_correlation(lat[:, :1], lat[:, :1], np.array(["a"]))
+
+
+FAMILY = dict(kcp_ws=dict(num_pes=256, noc_bw=1000, offchip_bw=50, k=5),
+              ykp_os=dict(num_pes=64, noc_bw=128, offchip_bw=150, k=9))
+
+
+def test_family_references_kept_sets_and_points_brute_force(study):
+    s, d, _, full = study
+    perf, ks = family_references(SPACE, FAMILY)
+    pts = SPACE.perf_points()
+    for p, (df, spec) in zip(perf, FAMILY.items()):  # the one perf point with the family's axes
+        want = [q for q in range(SPACE.n_perf) if pts["dataflow"][q] == df
+                and all(pts[a][q] == v for a, v in spec.items() if a != "k")]
+        assert [int(p)] == want
+    assert ks.tolist() == [5, 9]
+    rank = stage1_ranking(SPACE, d, s.accuracy, perf, per_family=True, backend="numpy")
+    n = len(s)
+    for r, k in enumerate(ks):  # kept set: the k least-dominated at the family's reference, ties by accuracy, index
+        lat, en = full.metrics.latency[:, perf[r]], full.metrics.energy[:, perf[r]]
+        dom = [sum(1 for j in range(n) if s.accuracy[j] >= s.accuracy[i] and lat[j] <= lat[i] and en[j] <= en[i]
+                   and (s.accuracy[j] > s.accuracy[i] or lat[j] < lat[i] or en[j] < en[i])) for i in range(n)]
+        dom = [n if np.isnan(lat[i]) else c for i, c in enumerate(dom)]
+        want = sorted(range(n), key=lambda i: (dom[i], -s.accuracy[i], i))[:k]
+        assert rank.kept(int(k), r).tolist() == sorted(want)
+    objs = random_objectives(full.metrics, s.accuracy, 8, 2, ("max_accuracy", "min_latency", "min_energy", "min_edp"))
+    ex = exhaustive_search(SPACE, s, d, objs, backend="numpy").choices
+    semi = semi_decoupled(SPACE, s, d, objs, rank, ks, backend="numpy")
+    per_family_designs = [int(np.sum(pts["dataflow"] == df)) * SPACE.n_buffers for df in FAMILY]
+    assert semi.points == semi_points(rank, SPACE, ks) == n * 2 + 5 * per_family_designs[0] + 9 * per_family_designs[1]
+    assert sum(m.rows.size * m.perf.size for m in semi.metrics) * SPACE.n_buffers + n * 2 == semi.points
+    for e, c in zip(ex, semi.choices):  # recovered exactly when the family of the optimum's design kept its arch
+        r = rank.reference_for(SPACE, e.perf)
+        assert c.same_pair(e) == (e.arch_pos in rank.kept(int(ks[r]), r))
+    with pytest.raises(ValueError, match="have no reference"):
+        family_references(SPACE, dict(kcp_ws=FAMILY["kcp_ws"]))
+    with pytest.raises(ValueError, match="ykp_os.k=0"):
+        family_references(SPACE, {**FAMILY, "ykp_os": {**FAMILY["ykp_os"], "k": 0}})
+    with pytest.raises(ValueError, match="one value per reference"):
+        semi_points(rank, SPACE, [5, 9, 1])

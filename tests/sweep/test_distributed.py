@@ -95,3 +95,30 @@ def test_bad_distributed_arguments_name_the_field(kw, match):
 def test_single_process_needs_no_coordinator():
     assert dist.initialize() == (0, 1)
     assert dist.initialize("h:1", 1, 0) == (0, 1)
+
+
+def _without_times(x):
+    """``x`` (result.json / details.json) without wall times and the per-process record."""
+    if isinstance(x, dict):
+        return {k: _without_times(v) for k, v in x.items()
+                if k not in ("wall_s", "wall_s_phases", "wall_s_total", "distributed", "seconds")}
+    if isinstance(x, list):
+        return [_without_times(v) for v in x]
+    return x
+
+
+def test_semi_decoupled_on_two_processes_equals_one_process(tmp_path):
+    cmd = [sys.executable, os.path.join(ROOT, "experiments", "semi_decoupled.py"), "--config",
+           os.path.join(ROOT, "configs", "semi_decoupled_tiny.py")]
+    single = tmp_path / "one"
+    subprocess.run(cmd + ["--workdir", str(single)], check=True, cwd=ROOT, timeout=600, capture_output=True)
+    addr, two = _port(), tmp_path / "two"
+    _run_two(lambda pid: cmd + ["--workdir", str(two), "--coordinator_address", addr,
+                                "--num_processes", "2", "--process_id", str(pid)], timeout=600)
+    for name in ("result.json", "details.json"):
+        a, b = (json.loads((d / name).read_text()) for d in (single, two))
+        assert _without_times(a) == _without_times(b), name
+    dist_rec = json.loads((two / "details.json").read_text())["distributed"]
+    total = json.loads((single / "result.json").read_text())["exhaustive"]["points_evaluated"]
+    assert dist_rec["n_processes"] == 2
+    assert 0.4 * total <= dist_rec["exhaustive_points_this_process"] <= 0.6 * total, (dist_rec, total)
