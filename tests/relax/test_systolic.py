@@ -172,6 +172,7 @@ def test_gradients_finite_on_the_design_range(grad_fn):
             assert np.all(np.isfinite(np.asarray(g))), (t, df)
 
 
+@pytest.mark.slow   # a second compiled gradient (jacfwd), ~35 s on 2 cores; run by `pytest -m slow`
 def test_grad_jacfwd_and_vmap_grad_agree(grad_fn):
     grad, _ = grad_fn
     x = _points(4, seed=3)
