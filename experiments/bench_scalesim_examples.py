@@ -8,7 +8,7 @@ r"""SCALE-Sim's shipped examples through our CLI, one subprocess per run: second
 are read), or ``benchmarks/scalesim_examples`` (a copy of those, outside the package). Runs ``configs/{eyeriss,google,scale}.cfg`` x
 ``topologies/conv_nets/*.csv`` with ``-i conv`` and x ``topologies/GEMM_mnk/*.csv`` with
 ``-i gemm``, each as ``python -m codesign_jax.scalesim -c CFG -t TOPO -p TMP -i KIND`` in its own
-process. Peak RSS is the child's own ``ru_maxrss`` (``os.wait4``); a watchdog also polls its
+process. Peak RSS is the child's own VmHWM, written at exit by a launcher (``os.wait4``'s ``ru_maxrss`` as fallback); a watchdog also polls its
 resident size and kills it above ``--rss_cap_mib`` or after ``--timeout_s`` (so a regression cannot
 take the machine down). A tab-separated topology (``UNet_maestro.csv``) is expected to exit 2 with
 a message naming the file; every other run is expected to exit 0.
@@ -87,13 +87,41 @@ def _watch(pid, done, state, rss_cap_mib, timeout_s, period=0.05):
         done.wait(period)
 
 
+# The CLI run through a launcher that writes its own peak resident size (VmHWM: this process's
+# memory only) to $CODESIGN_PEAK_FILE at exit. wait4's ru_maxrss is not enough: on Linux a child
+# inherits its parent's high-water mark across fork/vfork + exec, so a child of a large process
+# (a test runner) would report the parent's size.
+_LAUNCHER = (
+    "import atexit, os, runpy, sys\n"
+    "def _peak():\n"
+    "    try:\n"
+    "        with open('/proc/self/status') as f:\n"
+    "            kib = [l.split()[1] for l in f if l.startswith('VmHWM:')][0]\n"
+    "        with open(os.environ['CODESIGN_PEAK_FILE'], 'w') as f:\n"
+    "            f.write(kib)\n"
+    "    except (OSError, IndexError, KeyError):\n"
+    "        pass\n"
+    "atexit.register(_peak)\n"
+    "sys.argv[0] = 'codesign_jax.scalesim'\n"
+    "runpy.run_module('codesign_jax.scalesim', run_name='__main__', alter_sys=True)\n")
+
+
+def _peak_rss_mib(peak_file: str, usage) -> float:
+    """The child's own VmHWM (MiB) when it wrote one, else wait4's ru_maxrss (an upper bound)."""
+    try:
+        with open(peak_file) as f:
+            return round(int(f.read().strip()) / 1024.0, 1)
+    except (OSError, ValueError):
+        return round(usage.ru_maxrss / 1024.0, 1)          # Linux: KiB
+
+
 def run_one(run: dict, rss_cap_mib: float, timeout_s: float, keep: str | None = None) -> dict:
     """One CLI run in a subprocess; returns the run dict plus exit code, seconds, peak RSS.
 
     ``keep``: copy the run's report directory to ``keep/<config>/<kind>_<topology stem>/``.
     """
     with tempfile.TemporaryDirectory() as logdir:
-        cmd = [sys.executable, "-m", "codesign_jax.scalesim", "-c", run["cfg_path"],
+        cmd = [sys.executable, "-c", _LAUNCHER, "-c", run["cfg_path"],
                "-t", run["topo_path"], "-p", logdir, "-i", run["input_type"]]
         out_path, err_path = os.path.join(logdir, ".stdout"), os.path.join(logdir, ".stderr")
         with open(out_path, "w") as fo, open(err_path, "w") as fe:
@@ -101,7 +129,9 @@ def run_one(run: dict, rss_cap_mib: float, timeout_s: float, keep: str | None = 
             t0 = time.perf_counter()
             # cwd: the run's own directory, so that `-m` imports the installed / PYTHONPATH
             # codesign_jax rather than whatever checkout the suite was started from
-            proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, cwd=logdir)
+            peak_file = os.path.join(logdir, ".peak_rss_kib")
+            proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, cwd=logdir,
+                                    env=dict(os.environ, CODESIGN_PEAK_FILE=peak_file))
             done, state = threading.Event(), {}
             w = threading.Thread(target=_watch,
                                  args=(proc.pid, done, state, rss_cap_mib, timeout_s),
@@ -119,6 +149,7 @@ def run_one(run: dict, rss_cap_mib: float, timeout_s: float, keep: str | None = 
             proc.returncode = os.waitstatus_to_exitcode(status)
             w.join()
         out, err = open(out_path).read(), open(err_path).read()
+        peak = _peak_rss_mib(peak_file, usage)
         if keep:
             stem = os.path.splitext(os.path.basename(run["topo_path"]))[0]
             dst = os.path.join(keep, run["config"], f"{run['input_type']}_{stem}")
@@ -127,7 +158,7 @@ def run_one(run: dict, rss_cap_mib: float, timeout_s: float, keep: str | None = 
     rc = proc.returncode
     res = {k: v for k, v in run.items() if not k.endswith("_path")}
     res.update({"exit_code": rc, "seconds": round(dt, 3), "load_avg_1min": load,
-                "peak_rss_mib": round(usage.ru_maxrss / 1024.0, 1),   # Linux: KiB
+                "peak_rss_mib": peak,
                 "killed": state.get("killed"),
                 "ok": rc == run["expected_exit"] and state.get("killed") is None,
                 "stdout_tail": out.strip().splitlines()[-3:] if out.strip() else [],
