@@ -71,12 +71,19 @@ class CostHead(nn.Module):
     def __call__(self, x):
         """``x`` float32 ``[b, f]`` -> predicted natural-log cost float32 ``[b, n_classes]``."""
         wide = nn.Dense(self.n_classes, name="wide")(x)
-        h = nn.Dense(self.width, name="embed")(x)
-        for i in range(self.depth):
-            h = h + nn.Dense(self.width, name=f"res_{i}")(nn.relu(nn.LayerNorm(name=f"ln_{i}")(h)))
         deep = nn.Dense(self.n_classes, kernel_init=nn.initializers.zeros, name="head")(
-            nn.relu(nn.LayerNorm(name="ln_out")(h)))
+            _residual_trunk(x, self.width, self.depth))
         return wide + self.deep_scale * deep
+
+
+def _residual_trunk(x, width: int, depth: int):
+    """The residual MLP both heads share, called inside a compact ``__call__`` (its layers belong to
+    the caller, named ``embed``, ``res_i``, ``ln_i``, ``ln_out``): ``[..., f]`` -> ``[..., width]``,
+    pre-LayerNorm ReLU blocks, ending in LayerNorm + ReLU."""
+    h = nn.Dense(width, name="embed")(x)
+    for i in range(depth):
+        h = h + nn.Dense(width, name=f"res_{i}")(nn.relu(nn.LayerNorm(name=f"ln_{i}")(h)))
+    return nn.relu(nn.LayerNorm(name="ln_out")(h))
 
 
 class PairMaxHead(nn.Module):
@@ -104,10 +111,7 @@ class PairMaxHead(nn.Module):
         if len(perms) != self.n_classes:
             raise ValueError(f"n_classes must be {len(perms)} (= n_slots!), got {self.n_classes}.")
         x = x.reshape(x.shape[0], n * n, -1)
-        h = nn.Dense(self.width, name="embed")(x)
-        for i in range(self.depth):
-            h = h + nn.Dense(self.width, name=f"res_{i}")(nn.relu(nn.LayerNorm(name=f"ln_{i}")(h)))
-        pair = (nn.Dense(1, name="head")(nn.relu(nn.LayerNorm(name="ln_out")(h)))
+        pair = (nn.Dense(1, name="head")(_residual_trunk(x, self.width, self.depth))
                 + nn.Dense(1, name="wide")(x))[..., 0].reshape(x.shape[0], n, n)
         self.sow("intermediates", "pair", pair)
         return jnp.max(pair[:, perms, np.arange(n)], axis=-1)

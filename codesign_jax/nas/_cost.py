@@ -99,9 +99,10 @@ def _columns(obj, shape) -> dict:
 
 def _reshape_accels(accels: SpatialAccelerator, shape) -> SpatialAccelerator:
     """``accels`` with every field, dataflow constants included, as a float64 array of ``shape``."""
-    n = max(c.size for c in _columns(accels, (-1,)).values())
+    cols = _columns(accels, (-1,))
+    n = max(c.size for c in cols.values())
     fix = lambda v: np.broadcast_to(np.asarray(v, np.float64).reshape(-1), (n,)).reshape(shape)
-    return type(accels)(**{k: fix(v) for k, v in _columns(accels, (-1,)).items()},
+    return type(accels)(**{k: fix(v) for k, v in cols.items()},
                         constants={k: fix(v) for k, v in dict(accels.constants).items()})
 
 
