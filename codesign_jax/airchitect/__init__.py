@@ -17,6 +17,7 @@ from codesign_jax.airchitect._case import Labels
 from codesign_jax.airchitect._case_array import array_case
 from codesign_jax.airchitect._case_sched import sched_case
 from codesign_jax.airchitect._case_sram import sram_case
+from codesign_jax.airchitect._case_v2 import v2_case
 from codesign_jax.airchitect._models import CostHead
 from codesign_jax.airchitect._models import EmbedMLP
 from codesign_jax.airchitect._predictor import Predictor
@@ -36,4 +37,5 @@ __all__ = [
     "sched_case",
     "sram_case",
     "train_model",
+    "v2_case",
 ]

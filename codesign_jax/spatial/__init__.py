@@ -4,7 +4,8 @@
 * ``_engine`` / ``_analysis`` / ``_sym``: MAESTRO's iteration cases as exact array formulas, interned
   at trace time; ``_model``: the unvalidated kernel ``make_spatial_cost``;
 * ``_check``: where MAESTRO refuses a combination; ``_cost``: the validated ``spatial_cost``;
-* ``_grid``: the layers x accelerators evaluator; ``_area``: area and power;
+* ``_grid``: the layers x accelerators evaluator; ``_runtime_space``: runtime only over a
+  num_pes x static-constants design space (exhaustive-search labels); ``_area``: area and power;
 * ``_network``: a whole layer table in one call (``spatial_network_cost``);
 * ``_files``: MAESTRO's model and hardware files; ``_run``: a model file on one accelerator, as
   MAESTRO runs it; ``_csv``: the CSV MAESTRO writes.
@@ -25,6 +26,7 @@ from codesign_jax.spatial._dataflow import get_dataflow
 from codesign_jax.spatial._dataflow import parse_dataflow
 from codesign_jax.spatial._grid import grid_errors
 from codesign_jax.spatial._grid import spatial_cost_grid
+from codesign_jax.spatial._runtime_space import spatial_runtime_space
 from codesign_jax.spatial._model import DRAM_ENERGY_XMAC
 from codesign_jax.spatial._model import KINDS
 from codesign_jax.spatial._model import REPORT_FIELDS
@@ -65,5 +67,6 @@ __all__ = [
     "spatial_area_power",
     "spatial_cost",
     "spatial_cost_grid",
+    "spatial_runtime_space",
     "spatial_network_cost",
 ]
