@@ -70,3 +70,68 @@ def run_constants_suite(n_layers: int = 256, repeat: int = 3, dataflows=("dla", 
             "invalid_points": int(np.sum(np.asarray(rep.degenerate) != 0)),
             "argmin_equals_numpy_port": bool(ok)}
     return out
+
+
+def run_runtime_space_suite(n_layers: int = 1024, n_large: int = 16384, repeat: int = 2,
+                            dataflows=("dla", "eye", "shi")) -> dict:
+    """Old vs new labelling path on the same layers, side by side in one run, per dataflow.
+
+    old: ``spatial_cost_grid`` (every report field, KTileSz traced: one graph) on ``n_layers`` layers
+    x 768 designs; new: ``spatial_runtime_space`` (runtime + validity only, one graph per KTileSz,
+    layers [chunk, 1] x num_pes [1, 64]) on the same layers, and on ``n_large`` layers in host calls of
+    ``n_layers`` (the same compiled graphs; labelling calls 8192 at a time). Layers: AIRCHITECT-v2's sampler (``v2_case().sample``). Both warm
+    (best of ``repeat``; compile times reported apart). Checks runtime equal and the same invalid
+    points on every (layer, design) of the small batch.
+    """
+    from codesign_jax.airchitect import v2_case
+    from codesign_jax.airchitect._case_v2 import V2_HW, v2_dataflow
+    from codesign_jax.spatial import _runtime_space
+    case = v2_case()
+    x_all = case.sample(np.random.default_rng(0), 3 * max(n_layers, n_large) + 3000)
+    accel = design_space()
+    out = {"n_layers": n_layers, "n_large": n_large, "n_designs": 768, "cpu_count": os.cpu_count(),
+           "loadavg_start": os.getloadavg()[0], "dataflows": {}}
+    space = dict(num_pes=range(1, 65), constants={"KTileSz": range(1, 13)}, **V2_HW)
+    for d, name in enumerate(dataflows):
+        rows = np.flatnonzero(x_all["dataflow"] == ("dla", "eye", "shi").index(name))
+        lay = lambda n: sp.conv_layer(*(x_all[k][rows[:n]].astype(np.float64) for k in ("K", "C", "R", "S", "Y", "X")))
+        small, large = lay(n_layers), lay(n_large)
+        df = v2_dataflow(name)
+        _grid._grid_jitted.cache_clear()
+        t0 = time.perf_counter()
+        sp.spatial_cost_grid(small, accel, df, validate=False)
+        old_first = time.perf_counter() - t0
+        old = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            rep = sp.spatial_cost_grid(small, accel, df, validate=False)
+            old.append(time.perf_counter() - t0)
+        _runtime_space._space_fn.cache_clear()
+        t0 = time.perf_counter()
+        sp.spatial_runtime_space(small, df, **space)
+        new_first = time.perf_counter() - t0
+        new = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            rt, ok = sp.spatial_runtime_space(small, df, **space)
+            new.append(time.perf_counter() - t0)
+        big = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            sp.spatial_runtime_space(large, df, block_layers=n_layers, **space)
+            big.append(time.perf_counter() - t0)
+        same = (np.array_equal(np.asarray(rep.runtime_cycles), rt)
+                and np.array_equal(np.asarray(rep.degenerate) == 0, ok))
+        pts = n_layers * 768
+        out["dataflows"][name] = {
+            "old_first_call_s": round(old_first, 2), "old_warm_s": round(min(old), 3),
+            "old_points_per_s": round(pts / min(old)),
+            "new_first_call_s": round(new_first, 2), "new_warm_s": round(min(new), 3),
+            "new_points_per_s": round(pts / min(new)),
+            "new_over_old_same_layers": round(min(old) / min(new), 1),
+            "new_large_points_per_s": round(n_large * 768 / min(big)),
+            "new_large_over_old": round((n_large * 768 / min(big)) / (pts / min(old)), 1),
+            "runtime_and_validity_equal": bool(same), "invalid_points": int((~ok).sum())}
+        print(name, out["dataflows"][name], flush=True)
+    out["loadavg_end"] = os.getloadavg()[0]
+    return out

@@ -6,9 +6,10 @@ r"""Throughput benchmarks, measured side by side in one run.
     python experiments/benchmark.py --suite=scalesim_examples --scalesim_repo DIR --json OUT.json
     python experiments/benchmark.py --suite=maestro --maestro PATH/maestro --json OUT.json  # vs MAESTRO
     python experiments/benchmark.py --suite=constants --json OUT.json # 768-design AIRCHITECT-v2 space
+    python experiments/benchmark.py --suite=runtime_space --json OUT.json  # its labelling path, old vs new
 
 ``--suite=maestro``: ``bench_maestro.py`` (the real MAESTRO, our drop-in CLI and our library on MAESTRO's
-example networks, one network file per process, interleaved); ``--suite=constants``: ``bench_constants.py``.
+example networks, one network file per process, interleaved); ``--suite=constants`` / ``runtime_space``: ``bench_constants.py``.
 
 ``--suite=systolic`` times the full jitted SCALE-Sim-equivalent model (every report field plus
 energy/area) over a grid of workloads x rows x cols x dataflow x SRAM sizes, a numpy port of the
@@ -57,7 +58,7 @@ from codesign_jax.workloads import Gemm  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("suite", "systolic", ["systolic", "spatial", "sweep", "maestro", "constants",
-                                        "scalesim_examples"], "What to benchmark.")
+                                        "runtime_space", "scalesim_examples"], "What to benchmark.")
 flags.DEFINE_string("maestro", None, "maestro suite: the MAESTRO binary (built from maestro-project/maestro).")
 flags.DEFINE_string("mapping_dir", None, "maestro suite: network files (default: data/mapping next to the binary, "
                     "else tests/data/maestro_dropin/mapping).")
@@ -347,6 +348,9 @@ def main(argv):
     elif FLAGS.suite == "constants":
         from bench_constants import run_constants_suite
         out = run_constants_suite(FLAGS.layers)
+    elif FLAGS.suite == "runtime_space":
+        from bench_constants import run_runtime_space_suite
+        out = run_runtime_space_suite(FLAGS.layers if FLAGS["layers"].present else 1024)
     elif FLAGS.suite == "spatial":
         from bench_spatial import run_spatial_suite
         out = run_spatial_suite(int(FLAGS.points) if FLAGS["points"].present else 1 << 21)

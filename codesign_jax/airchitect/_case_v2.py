@@ -98,7 +98,7 @@ def _runtime_table(x: dict, block: int, small: int) -> tuple[np.ndarray, np.ndar
         if rows.size:
             rt[rows], ok[rows] = spatial_runtime_space(
                 _layer(x, rows), v2_dataflow(name), range(1, _PES + 1), {"KTileSz": range(1, _TILES + 1)},
-                block_layers=block, **V2_HW)
+                block_layers=block, pad_to_block=True, **V2_HW)
     return rt, ok
 
 

@@ -90,7 +90,7 @@ def _layer_columns(layer: SpatialLayer) -> tuple[np.ndarray, str]:
 def spatial_runtime_space(layer: SpatialLayer, dataflow: Union[str, Dataflow], num_pes: Sequence[int],
                           constants: Mapping[str, Sequence[int]], *, l1_size: float, l2_size: float,
                           noc_bw: float, offchip_bw: float, noc_hops: float = 1.0, chunk: int = 64,
-                          block_layers: int = 16384) -> tuple[np.ndarray, np.ndarray]:
+                          block_layers: int = 16384, pad_to_block: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """MAESTRO runtime of every layer on every design ``num_pes x product(constants)``.
 
     Design ``j`` enumerates ``num_pes`` slowest, then the constants in the given order (the last one
@@ -105,6 +105,9 @@ def spatial_runtime_space(layer: SpatialLayer, dataflow: Union[str, Dataflow], n
       constants: ``{name: values}``; each combination of values is one compiled graph (static).
       l1_size, l2_size, noc_bw, offchip_bw, noc_hops: the accelerator's other fields (shared).
       chunk: layers per ``lax.map`` step; block_layers: layers per host call (memory).
+      pad_to_block: always call with ``block_layers`` layers (padded): one compiled shape serves
+        every batch size (else batches under ``block_layers`` run at the next power of two, which
+        compiles the graphs again for each new size).
 
     Returns:
       ``(runtime_cycles float64 [L, D], valid bool [L, D])``, ``D = P * prod(len(values))``;
@@ -138,9 +141,11 @@ def spatial_runtime_space(layer: SpatialLayer, dataflow: Union[str, Dataflow], n
             raise ValueError(f"{k} must be positive and finite, got {x!r}.")
     combos = list(itertools.product(*values))
     n_l = cols.shape[1]
-    chunk = max(1, min(int(chunk), 1 << max(n_l - 1, 0).bit_length()))
+    chunk = max(1, int(chunk) if pad_to_block else min(int(chunk), 1 << max(n_l - 1, 0).bit_length()))
     # blocks of one shape (a power of two up to block_layers): one compile serves calls of many sizes
-    width = min(-(-int(block_layers) // chunk) * chunk, max(chunk, 1 << max(n_l - 1, 0).bit_length()))
+    width = -(-int(block_layers) // chunk) * chunk
+    if not pad_to_block:
+        width = min(width, max(chunk, 1 << max(n_l - 1, 0).bit_length()))
     rt = np.empty((n_l, pes.size, len(combos)))
     dg = np.empty((n_l, pes.size, len(combos)), bool)
     fns = _compile_all([df.substitute(dict(zip(names, combo))) for combo in combos], mode, hw, chunk, width,
