@@ -10,8 +10,9 @@ evaluates each graph on layers ``[chunk, 1]`` x PE counts ``[1, P]``: layer-only
 once per layer, and ``chunk`` layers at a time (``lax.map``) keep the intermediates in cache.
 
 On the AIRCHITECT-v2 space (num_pes 1..64 x KTileSz 1..12, ConfuciuX's three mapping files) this is
-10-70x the points per second of the all-fields grid with the tile traced
-(``python experiments/benchmark.py --suite=runtime_space``). The numbers are the same:
+3.3x (eye), 3.4x (shi) and 8.9x (dla) the points per second of the all-fields grid with the tile
+traced, on the same 1024 layers in one run (``python experiments/benchmark.py --suite=runtime_space``;
+benchmarks/runtime_space_cpu.json), at the price of 12 compiles per dataflow instead of one. The numbers are the same:
 ``runtime_cycles`` and ``degenerate`` are bit-identical to :func:`spatial_cost` (tests).
 """
 
