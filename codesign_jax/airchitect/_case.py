@@ -79,6 +79,9 @@ class Case:
       score(inputs, cls, labels): outputs of the predicted classes ``cls [n]`` with their exact
         cost (``'cycles'``, ...); with ``labels`` also ``correct`` (bool: the cost equals the
         optimum's) and ``ratio`` (performance ratio in (0, 1], 1 when correct).
+      select(inputs, scores): optional; the best-scoring feasible class of each sample from the
+        model's scores ``[n, C]`` without the whole ``feasible`` table (when feasibility costs as
+        much as the search: case 4 checks candidates in score order). None: argmax over ``feasible``.
     """
 
     name: str
@@ -95,6 +98,7 @@ class Case:
     label: Callable
     score: Callable
     output_names: tuple = ()
+    select: Callable | None = None
 
     @property
     def n_classes(self) -> int:

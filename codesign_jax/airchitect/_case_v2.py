@@ -227,10 +227,27 @@ def v2_case(n_buckets: int = 64, block: int = 8192, small: int = 64) -> Case:
                 _log.info("v2 labels: %d / %d layers", min(lo + step, n), n)
         return Labels.concat(parts)
 
+    def select(x, scores: np.ndarray) -> np.ndarray:
+        # The best-scoring valid design without the 768-design table: check candidates in score
+        # order with the numpy port (one design per sample per round; a MAESTRO-degenerate
+        # candidate passes to the next). Same answer as argmax over feasible(x); -1: none valid.
+        order = np.argsort(-scores, axis=1, kind="stable")
+        out = np.full(len(order), -1, np.int64)
+        todo = np.arange(len(order))
+        for r in range(C):
+            if not todo.size:
+                break
+            c = order[todo, r]
+            _, ok = _design_runtime({k: v[todo] for k, v in x.items()}, cls["num_pes"][c], cls["ktile"][c])
+            out[todo[ok]] = c[ok]
+            todo = todo[~ok]
+        return out
+
     def score(x, c, labels: Labels | None = None) -> dict:
         c = np.asarray(c, np.int64)
-        p, t = cls["num_pes"][c], cls["ktile"][c]
+        p, t = cls["num_pes"][np.maximum(c, 0)], cls["ktile"][np.maximum(c, 0)]
         rt, ok = _design_runtime(x, p, t)
+        ok = ok & (c >= 0)
         # the predictor picks feasible designs only; an infeasible one means the layer has none at all
         # (MAESTRO degenerate on every design): no design, config_id -1, runtime NaN
         out = {"num_pes": np.where(ok, p, 0), "ktile": np.where(ok, t, 0), "config_id": np.where(ok, c, -1),
@@ -244,4 +261,4 @@ def v2_case(n_buckets: int = 64, block: int = 8192, small: int = 64) -> Case:
     return Case(name="v2", params=params, input_names=_INPUTS, input_width=1, classes=cls, sample=sample,
                 check=check, features=features, buckets=buckets,
                 bucket_sizes=(n_buckets,) * 4 + (5, 3), feasible=feasible, label=label, score=score,
-                output_names=("num_pes", "ktile", "config_id", "runtime_cycles", "dataflow"))
+                output_names=("num_pes", "ktile", "config_id", "runtime_cycles", "dataflow"), select=select)

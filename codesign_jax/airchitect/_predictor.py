@@ -16,7 +16,7 @@ from flax import serialization
 from codesign_jax.airchitect._case import Case
 from codesign_jax.airchitect._models import Standardizer
 from codesign_jax.airchitect._registry import make_case
-from codesign_jax.airchitect._train import predict_classes
+from codesign_jax.airchitect._train import predict_classes, predict_scores
 
 __all__ = ["Predictor"]
 
@@ -45,6 +45,8 @@ class Predictor:
 
     def classes(self, x: dict) -> np.ndarray:
         """Predicted configuration ids ``[n]`` for validated inputs ``x``."""
+        if self.case.select is not None:
+            return self.case.select(x, predict_scores(self.spec, self.params, self.model_inputs(x)))
         return predict_classes(self.spec, self.params, self.model_inputs(x), self.case.feasible(x))
 
     def predict(self, *args, **kwargs) -> dict:

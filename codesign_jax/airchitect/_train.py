@@ -74,16 +74,25 @@ def predict_classes(spec, params, inputs: np.ndarray, feasible: np.ndarray,
     Each chunk is padded to a power of two (at least 64 rows), so batches of any size reuse a
     handful of compilations (a query of one new size does not recompile the model).
     """
+    out = [np.argmax(np.where(feasible[lo:lo + len(s)], s, -np.inf), axis=1)
+           for lo, s in _score_chunks(spec, params, inputs, chunk)]
+    return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
+
+
+def predict_scores(spec, params, inputs: np.ndarray, chunk: int = 1 << 15) -> np.ndarray:
+    """The model's scores float32 ``[n, C]`` (higher = better), padded per chunk as above."""
+    out = [s for _, s in _score_chunks(spec, params, inputs, chunk)]
+    return np.concatenate(out) if out else np.zeros((0, int(spec["n_classes"])), np.float32)
+
+
+def _score_chunks(spec, params, inputs, chunk):
     fn = _jitted_scores(spec)
-    out = []
     for lo in range(0, len(inputs), chunk):
         xb = np.asarray(inputs[lo:lo + chunk])
         m = len(xb)
         pad = max(64, 1 << (m - 1).bit_length()) - m
         xb = np.concatenate([xb, np.repeat(xb[:1], pad, axis=0)]) if pad else xb
-        s = np.asarray(fn(params, jnp.asarray(xb)))[:m]
-        out.append(np.argmax(np.where(feasible[lo:lo + chunk], s, -np.inf), axis=1))
-    return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
+        yield lo, np.asarray(fn(params, jnp.asarray(xb)))[:m]
 
 
 _JIT_CACHE: dict = {}

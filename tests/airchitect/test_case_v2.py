@@ -15,6 +15,7 @@ import codesign_jax  # noqa: F401  (x64)
 from codesign_jax import maestro
 from codesign_jax import spatial as sp
 from codesign_jax.airchitect import Predictor, make_case
+from codesign_jax.airchitect._train import predict_classes
 from codesign_jax.airchitect.experiment import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -87,6 +88,10 @@ def test_tiny_run_and_predictor(tiny):
     feas = case.feasible(x)
     assert feas[np.arange(2), out["config_id"]].all()  # never a MAESTRO-degenerate design
     assert not feas.all()  # (and this layer pair has some)
+    # select (candidates in score order, numpy port) == argmax of the scores over the full feasible table
+    xs = case.sample(np.random.default_rng(5), 40)
+    full = predict_classes(p.spec, p.params, p.model_inputs(xs), case.feasible(xs))
+    np.testing.assert_array_equal(p.classes(xs), full)
     # shi with output height 1 < R: MAESTRO is degenerate on all 768 designs -> no design, NaN runtime
     none = dict(K=100, C=6, Y=9, X=200, R=9, S=9, dataflow="shi")
     assert not case.feasible(case.check(none)).any()
