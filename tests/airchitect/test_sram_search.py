@@ -44,8 +44,9 @@ def _samples(n, seed):
 
 
 def test_idle_sizes_and_prefetch_bound_hold_on_the_whole_grid():
-    x = _samples(3, seed=1)
-    for i in range(3):
+    x = _samples(4, seed=1)
+    informative = []
+    for i in range(4):
         m, (I, F, O) = _grid(x, i)
         cyc = m["total_cycles"]
         need, idle = distinct_classes({k: v[i:i + 1] for k, v in x.items()}, I, F, O)
@@ -66,11 +67,14 @@ def test_idle_sizes_and_prefetch_bound_hold_on_the_whole_grid():
             for s in range(11):
                 assert len(np.unique(st[ix(kb) == s])) == 1
         lb = np.maximum(m["dram_ifmap_stop"], m["dram_filter_stop"]) - 1
-        assert np.all(cyc >= lb) and np.any(lb > m["total_cycles"].min())
+        assert np.all(cyc >= lb)
+        informative.append(np.any(100 * lb > 105 * cyc[-1]))    # rules some class out
         # (3) the closed-form one-pass stop is a lower bound
         for op, kb, V in (("ifmap", I, x["M"][i] * x["K"][i]), ("filter", F, x["K"][i] * x["N"][i])):
             cf = one_pass_stop(kb, x["bandwidth"][i], V)
-            assert np.all(cf <= m[f"dram_{op}_stop"]) and np.any(cf > -1)
+            assert np.all(cf <= m[f"dram_{op}_stop"])
+            informative.append(np.any(cf > -1))
+    assert np.sum(informative) >= 2
 
 
 def test_pruned_search_equals_plain_tiered_search():
