@@ -9,12 +9,15 @@ when ``100 * cycles <= 105 * ref`` (within 5% of the cycles with three 1024 KB b
 exact). The label is the adequate design with the smallest total SRAM; ties go to fewer cycles,
 then the lowest class index.
 
-Labelling is a tiered exhaustive search, not a full sweep: classes are visited in increasing total
-SRAM, a round of whole tiers (equal totals) at a time (rounds of 1, 2, 4, ... classes), and a sample stops at the first round that
-holds an adequate design, so every class cheaper than the label (and every class of the label's
-tier) has been evaluated, which is all the label and the tie set need. USER-mode points run through
-:func:`codesign_jax.systolic.user_metrics_pool`. A sample's classes above its optimum's tier are
-never evaluated, so there is no full cost table (``Labels.log_cost`` is None).
+Labelling (``prune=True``, the default) is the exact pruned search of ``_sram_search``: classes
+that an idle buffer or the prefetch-chain lower bound rules out are never run, and the remaining
+candidates are visited in increasing total SRAM, whole tiers at a time, until a sample's first
+adequate tier; ``prune=False`` is the plain tiered search (classes in increasing total SRAM, a
+round of whole tiers at a time, rounds of 1, 2, 4, ... classes, each sample stops at its first
+round that holds an adequate design). Both give identical labels and tie sets (tested), through
+:func:`codesign_jax.systolic.user_metrics_pool`. Classes above a sample's optimum tier are never
+evaluated, so there is no full cost table (``Labels.log_cost`` is None); ``Labels.extra``
+``'evaluated'`` counts the USER-mode points each sample cost.
 
 Scoring a predicted design (performance ratio in (0, 1], 1 exactly when correct):
 ``min(1, opt_kb / kb) * min(1, 1.05 * ref / cycles)``: the SRAM it wastes times the slowdown past
