@@ -108,7 +108,8 @@ def pruned_search(x: dict, I, F, O, slack_pct: int, run: Callable, *, first_wave
         rows.append(si)
         kbs.append(k)
     rows, kbs = np.concatenate(rows), np.concatenate(kbs)
-    r = run({k: v[rows] for k, v in x.items()}, kbs[:, 0], kbs[:, 1], kbs[:, 2])
+    r = run({k: v[rows] for k, v in x.items()}, kbs[:, 0], kbs[:, 1], kbs[:, 2]) if len(rows) \
+        else {f"dram_{op}_stop": np.zeros(0) for op in ("ifmap", "filter")}
     off = 0
     for op in ("ifmap", "filter"):
         si, sz = pts[op]

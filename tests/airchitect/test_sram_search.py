@@ -86,3 +86,12 @@ def test_pruned_search_equals_plain_tiered_search():
     for k in ("ref_cycles", "opt_cycles"):
         np.testing.assert_array_equal(pruned.extra[k], plain.extra[k])
     assert pruned.extra["evaluated"].sum() < plain.extra["evaluated"].sum()
+
+
+def test_all_idle_samples_need_no_stop_points():
+    """1x1x1 GEMMs: every buffer idle at 1 KB, the label is the 3 KB class, one point each."""
+    x = {k: np.ones(2, np.int64) for k in ("M", "N", "K", "dataflow", "bandwidth")}
+    x.update(rows=np.full(2, 8), cols=np.full(2, 8), dataflow=np.array([0, 2]))
+    lab = sram_case(**_SMALL, backend="numpy").label(x)
+    np.testing.assert_array_equal(lab.label, [0, 0])
+    np.testing.assert_array_equal(lab.extra["evaluated"], [2, 2])     # reference + class 0
