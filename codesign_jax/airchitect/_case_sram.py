@@ -9,12 +9,15 @@ when ``100 * cycles <= 105 * ref`` (within 5% of the cycles with three 1024 KB b
 exact). The label is the adequate design with the smallest total SRAM; ties go to fewer cycles,
 then the lowest class index.
 
-Labelling is a tiered exhaustive search, not a full sweep: classes are visited in increasing total
-SRAM, a round of whole tiers (equal totals) at a time (rounds of 1, 2, 4, ... classes), and a sample stops at the first round that
-holds an adequate design, so every class cheaper than the label (and every class of the label's
-tier) has been evaluated, which is all the label and the tie set need. USER-mode points run through
-:func:`codesign_jax.systolic.user_metrics_pool`. A sample's classes above its optimum's tier are
-never evaluated, so there is no full cost table (``Labels.log_cost`` is None).
+Labelling (``prune=True``, the default) is the exact pruned search of ``_sram_search``: classes
+that an idle buffer or the prefetch-chain lower bound rules out are never run, and the remaining
+candidates are visited in increasing total SRAM, whole tiers at a time, until a sample's first
+adequate tier; ``prune=False`` is the plain tiered search (classes in increasing total SRAM, a
+round of whole tiers at a time, rounds of 1, 2, 4, ... classes, each sample stops at its first
+round that holds an adequate design). Both give identical labels and tie sets (tested), through
+:func:`codesign_jax.systolic.user_metrics_pool`. Classes above a sample's optimum tier are never
+evaluated, so there is no full cost table (``Labels.log_cost`` is None); ``Labels.extra``
+``'evaluated'`` counts the USER-mode points each sample cost.
 
 Scoring a predicted design (performance ratio in (0, 1], 1 exactly when correct):
 ``min(1, opt_kb / kb) * min(1, 1.05 * ref / cycles)``: the SRAM it wastes times the slowdown past
@@ -28,32 +31,43 @@ import numpy as np
 from codesign_jax.airchitect._case import (Case, Labels, log_buckets, log_uniform_int,
                                            positive_inputs, pow2_features)
 from codesign_jax.hardware import DATAFLOWS, SystolicArray, dataflow_code
+from codesign_jax.airchitect._sram_search import KB as _KB
+from codesign_jax.airchitect._sram_search import pruned_search
 from codesign_jax.systolic import systolic_metrics, user_metrics_pool
 from codesign_jax.workloads import Gemm
 
 __all__ = ["sram_case"]
 
 _INPUTS = ("M", "N", "K", "rows", "cols", "dataflow", "bandwidth")
-_KB = 2 ** np.arange(11)
 
 
-def _user_cycles(x: dict, ifm, fil, ofm, backend: str, lanes: int, max_iter: int,
-                 progress: bool = False) -> np.ndarray:
-    """USER-mode total cycles of samples ``x`` (flat, repeated per point) on SRAM sizes (KB):
+_FIELDS = ("total_cycles", "dram_ifmap_stop", "dram_filter_stop")
+
+
+def _user_run(x: dict, ifm, fil, ofm, backend: str, lanes: int, max_iter: int,
+              progress: bool = False) -> dict:
+    """USER-mode ``_FIELDS`` of samples ``x`` (flat, repeated per point) on SRAM sizes (KB):
     through the lane pool (jitted), or ``systolic_metrics(numpy, ...)`` (the reference loop)."""
     g = Gemm.create(x["M"], x["N"], x["K"])
     a = SystolicArray.create(x["rows"], x["cols"], x["dataflow"], ifm, fil, ofm, "USER",
                              x["bandwidth"])
     if backend == "numpy":
-        return np.asarray(systolic_metrics(np, g, a)["total_cycles"], np.float64)
-    return user_metrics_pool(g, a, lanes=lanes, max_iter=max_iter,
-                             progress=progress)["total_cycles"]
+        m = systolic_metrics(np, g, a)
+        return {k: np.asarray(m[k], np.float64) for k in _FIELDS}
+    return user_metrics_pool(g, a, fields=_FIELDS, lanes=lanes, max_iter=max_iter,
+                             progress=progress)
+
+
+def _user_cycles(x: dict, ifm, fil, ofm, backend: str, lanes: int, max_iter: int,
+                 progress: bool = False) -> np.ndarray:
+    """USER-mode total cycles (see :func:`_user_run`)."""
+    return _user_run(x, ifm, fil, ofm, backend, lanes, max_iter, progress)["total_cycles"]
 
 
 def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int = 7,
               max_log2_bandwidth: int = 5, slack_pct: int = 5, round_size: int = 128,
               n_buckets: int = 32, lanes: int = 1024, max_iter: int = 16,
-              backend: str = "pool") -> Case:
+              backend: str = "pool", prune: bool = True) -> Case:
     """Case 2 (see module doc).
 
     Args:
@@ -67,13 +81,16 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
       lanes, max_iter: :func:`~codesign_jax.systolic.user_metrics_pool` settings.
       backend: ``'pool'`` (jitted lane pool) or ``'numpy'`` (the numpy reference loop: no
         compilation, for tiny sets and tests); both give identical integers.
+      prune: skip the classes that cannot be the label because a class with a smaller total
+        has the same cycles (idle buffers, module doc); False runs every class of each round
+        (the plain tiered search: the same labels, for tests and the speed comparison).
     """
     if backend not in ("pool", "numpy"):
         raise ValueError(f"backend must be 'pool' or 'numpy', got {backend!r}.")
     params = dict(max_dim=max_dim, min_log2_array=min_log2_array, max_log2_array=max_log2_array,
                   max_log2_bandwidth=max_log2_bandwidth, slack_pct=slack_pct,
                   round_size=round_size, n_buckets=n_buckets, lanes=lanes, max_iter=max_iter,
-                  backend=backend)
+                  backend=backend, prune=prune)
     I, F, O = (v.reshape(-1) for v in np.meshgrid(_KB, _KB, _KB, indexing="ij"))
     total = I + F + O
     C = len(total)
@@ -130,18 +147,26 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
 
     def label(x, progress: bool = False) -> Labels:
         n = len(x["M"])
-        ref = _user_cycles(x, 1024, 1024, 1024, backend, lanes, max_iter, progress)
+        run = lambda xr, i, f, o: _user_run(xr, i, f, o, backend, lanes, max_iter, progress)
+        if prune:
+            r = pruned_search(x, I, F, O, slack_pct, run)
+            lab = r["label"]
+            return Labels(label=lab, opt_cost=total[lab].astype(np.float64),
+                          optimal=r["optimal"], feasible=feasible(x), log_cost=None,
+                          extra={k: r[k] for k in ("ref_cycles", "opt_cycles", "evaluated")})
+        ref = run(x, 1024, 1024, 1024)["total_cycles"]
         optimal = np.zeros((n, C), bool)
         lab = np.full(n, -1, np.int64)
         opt_cyc = np.full(n, np.nan)
         todo = np.arange(n)
+        evaluated = np.ones(n)                                 # points run per sample
         for cls in rounds:
             if len(todo) == 0:
                 break
             rep = {k: np.repeat(v[todo], len(cls)) for k, v in x.items()}
             tile = lambda t: np.tile(t[cls], len(todo))
-            cyc = _user_cycles(rep, tile(I), tile(F), tile(O), backend, lanes, max_iter,
-                               progress).reshape(len(todo), len(cls))
+            cyc = run(rep, tile(I), tile(F), tile(O))["total_cycles"].reshape(len(todo), len(cls))
+            evaluated[todo] += len(cls)
             ok = 100.0 * cyc <= (100.0 + slack_pct) * ref[todo, None]
             kb = np.where(ok, total[cls][None, :], np.inf)
             best = kb.min(axis=1)
@@ -157,7 +182,8 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
             todo = todo[~hit]
         return Labels(label=lab, opt_cost=total[lab].astype(np.float64), optimal=optimal,
                       feasible=feasible(x), log_cost=None,
-                      extra={"ref_cycles": ref, "opt_cycles": opt_cyc})
+                      extra={"ref_cycles": ref, "opt_cycles": opt_cyc,
+                             "evaluated": evaluated})
 
     def score(x, c, labels: Labels | None = None) -> dict:
         c = np.asarray(c, np.int64)

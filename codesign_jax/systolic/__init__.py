@@ -25,6 +25,7 @@ from codesign_jax.systolic._model import operand_shapes
 from codesign_jax.systolic._model import systolic_metrics
 from codesign_jax.systolic._network import SYSTOLIC_ADDITIVE_FIELDS
 from codesign_jax.systolic._network import systolic_network_cost
+from codesign_jax.systolic._user_idle import user_buffers_idle
 from codesign_jax.systolic._user_pool import user_metrics_pool
 
 __all__ = [
@@ -44,5 +45,6 @@ __all__ = [
     "systolic_energy",
     "systolic_metrics",
     "systolic_network_cost",
+    "user_buffers_idle",
     "user_metrics_pool",
 ]

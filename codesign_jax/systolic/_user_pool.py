@@ -69,8 +69,10 @@ def _tables(flat: dict, pts: np.ndarray):
     return Gemm(**g), SystolicArray(dataflow=zeros, bw_mode=zeros + 1, **a)
 
 
-def _run_group(flat, idx, dataflow, fields, lanes, max_iter, out, bar):
-    """Streams the points ``idx`` (one dataflow) through the pool; fills ``out[k][idx]``."""
+def _run_group(flat, idx, dataflow, fields, lanes, max_iter, out, bar, min_lanes):
+    """Streams the points ``idx`` (one dataflow) through the pool; fills ``out[k][idx]``. Once
+    the queue is empty the pool shrinks 8x whenever at most 1/8 of its lanes are busy (down to
+    ``min_lanes``)."""
     dummy = len(flat["M"]) - 1
     slot = np.full(lanes, -1, np.int64)          # position in idx held by each lane
     g, a = _tables(flat, np.full(lanes, dummy))
@@ -86,6 +88,14 @@ def _run_group(flat, idx, dataflow, fields, lanes, max_iter, out, bar):
         busy = slot >= 0
         if not busy.any():
             return
+        if nxt == len(idx) and lanes >= 8 * min_lanes and busy.sum() <= lanes // 8:
+            # queue empty and few lanes left: a step costs in proportion to its lanes (measured
+            # linear on CPU), so move the busy lanes' loop states into a pool 8x smaller
+            lanes //= 8
+            sel = np.concatenate([np.flatnonzero(busy), np.flatnonzero(~busy)])[:lanes]
+            state = jax.tree_util.tree_map(lambda v: v[sel], state)
+            slot, free = slot[sel], free[:0]
+            busy = slot >= 0
         fresh = np.zeros(lanes, bool)
         fresh[free] = True
         fresh |= ~busy                                   # idle lanes restart the dummy point
@@ -101,7 +111,8 @@ def _run_group(flat, idx, dataflow, fields, lanes, max_iter, out, bar):
 
 
 def user_metrics_pool(gemm: Gemm, array: SystolicArray, *, fields=("total_cycles",),
-                      lanes: int = 1024, max_iter: int = 16, progress: bool = False) -> dict:
+                      lanes: int = 1024, max_iter: int = 16, progress: bool = False,
+                      min_lanes: int = 16) -> dict:
     """USER-bandwidth-mode ``fields`` of every (layer, design) pair, streamed through a pool.
 
     Args:
@@ -111,14 +122,18 @@ def user_metrics_pool(gemm: Gemm, array: SystolicArray, *, fields=("total_cycles
       lanes: points in flight per call (one compilation per dataflow and lane count, so it stays
         fixed: fewer points leave lanes idle; ~1k keeps the loop state in cache on a CPU).
       max_iter: recurrence rounds per call between refills.
+      min_lanes: the tail of the stream (no points left to queue) runs on pools 8x smaller while
+        at least this many lanes remain (one more compilation per size); ``min_lanes >= lanes``
+        keeps the pool size fixed.
       progress: tqdm bar over points.
 
     Returns:
       ``{field: float64 array of the broadcast shape}``, equal to ``systolic_metrics``'s.
     """
     fields = tuple(fields)
-    if lanes < 1 or max_iter < 1:
-        raise ValueError(f"lanes and max_iter must be >= 1, got {lanes=}, {max_iter=}.")
+    if lanes < 1 or max_iter < 1 or min_lanes < 1:
+        raise ValueError(f"lanes, max_iter and min_lanes must be >= 1, got {lanes=}, "
+                         f"{max_iter=}, {min_lanes=}.")
     shape, flat = _flat(gemm, array)
     flat = _append_dummy(flat)
     P = int(np.prod(shape))
@@ -137,7 +152,7 @@ def user_metrics_pool(gemm: Gemm, array: SystolicArray, *, fields=("total_cycles
         Sc = flat["M"][idx] if df == 2 else flat["N"][idx]
         folds = -(-Sr // flat["rows"][idx]) * -(-Sc // flat["cols"][idx])
         idx = idx[np.argsort(-folds, kind="stable")]
-        _run_group(flat, idx, df, fields, lanes, max_iter, out, bar)
+        _run_group(flat, idx, df, fields, lanes, max_iter, out, bar, min_lanes)
     if bar is not None:
         bar.close()
     return {k: v.reshape(shape) for k, v in out.items()}

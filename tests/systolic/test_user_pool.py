@@ -90,3 +90,20 @@ def test_pool_equals_scalesim_on_user_rows():
         np.testing.assert_array_equal(out[k], full[k], err_msg=k)
     with pytest.raises(ValueError, match="lanes"):
         user_metrics_pool(g, a, lanes=0)
+
+
+@pytest.mark.slow   # two compilations (128 and 16 lanes): ~30 s here at load ~5
+def test_pool_shrinks_its_tail_and_stays_exact():
+    """The pool's tail on 8x fewer lanes (states moved between pools) gives the numpy model's
+    numbers on points whose round counts differ widely (small SRAMs, large operands)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    M, N, K = (rng.integers(1, 120, n) for _ in range(3))
+    kb = 2 ** rng.integers(0, 4, (3, n))
+    g = Gemm.create(M, N, K)
+    a = SystolicArray.create(8, 4, "ws", kb[0], kb[1], kb[2], "USER", rng.choice([1, 4], n))
+    want = systolic_metrics(np, g, a)
+    got = user_metrics_pool(g, a, fields=FIELDS, lanes=128, max_iter=4, min_lanes=16)
+    for k in FIELDS:
+        np.testing.assert_array_equal(got[k], np.broadcast_to(want[k], (n,)))
+    assert want["stall_cycles"].max() > 0
