@@ -13,7 +13,7 @@ def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.name = "v2"
     c.case = "v2"
-    c.case_params = ml_collections.ConfigDict(dict(n_buckets=64, block=8192, small=64))
+    c.case_params = ml_collections.ConfigDict(dict(n_buckets=64, block=8192, small=64, rerank=4))
     c.seed = 0
     c.n_train = 1_000_000
     c.n_val = 20_000

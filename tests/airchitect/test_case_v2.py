@@ -15,7 +15,8 @@ import codesign_jax  # noqa: F401  (x64)
 from codesign_jax import maestro
 from codesign_jax import spatial as sp
 from codesign_jax.airchitect import Predictor, make_case
-from codesign_jax.airchitect._train import predict_classes
+from codesign_jax.airchitect._case_v2 import _runtime_table
+from codesign_jax.airchitect._train import predict_classes, predict_scores
 from codesign_jax.airchitect.experiment import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -92,6 +93,16 @@ def test_tiny_run_and_predictor(tiny):
     xs = case.sample(np.random.default_rng(5), 40)
     full = predict_classes(p.spec, p.params, p.model_inputs(xs), case.feasible(xs))
     np.testing.assert_array_equal(p.classes(xs), full)
+    # rerank k: the fastest (exact runtime; ties: lower ConfigID) of the k best-scoring valid designs
+    scores = predict_scores(p.spec, p.params, p.model_inputs(xs))
+    runtime, ok = _runtime_table(xs, 64, 4096)  # every design's exact runtime (numpy port)
+    for k in (1, 3):
+        rer = Predictor(make_case("v2", **{**case.params, "rerank": k}), p.spec, p.params, p.standardizer)
+        want = []
+        for i in range(len(scores)):
+            cand = [c for c in np.argsort(-scores[i], kind="stable") if ok[i, c]][:k]
+            want.append(min(cand, key=lambda c: (runtime[i, c], c)))
+        np.testing.assert_array_equal(rer.classes(xs), want)
     # shi with output height 1 < R: MAESTRO is degenerate on all 768 designs -> no design, NaN runtime
     none = dict(K=100, C=6, Y=9, X=200, R=9, S=9, dataflow="shi")
     assert not case.feasible(case.check(none)).any()
