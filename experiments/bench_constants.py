@@ -20,7 +20,7 @@ import numpy as np
 from codesign_jax import spatial as sp
 from codesign_jax.spatial import _grid
 
-DATA = os.path.join(os.path.dirname(__file__), os.pardir, "tests", "data", "maestro_confuciux")
+DATA = os.path.join(os.path.dirname(__file__), os.pardir, "codesign_jax", "data", "confuciux")  # ConfuciuX's .m files
 HW = dict(l1_size=819200000.0, l2_size=819200000.0, noc_bw=81920000.0, offchip_bw=70000.0, noc_hops=1.0)
 
 

@@ -105,7 +105,7 @@ def test_cli_dataflow_file_with_constants_and_constant_columns(tmp_path):
                       + "".join(f"{r['case_id']},{r['num_pes']},819200000,819200000,81920000,70000,1,{r['ktile']},"
                                 f"{r['num_pes']}\n" for r in ref))
     out = tmp_path / "o.csv"
-    m = f"eye={DATA / 'maestro_confuciux' / 'eye.m'}"
+    m = f"eye={DATA.parent.parent / 'codesign_jax' / 'data' / 'confuciux' / 'eye.m'}"
     assert maestro.main(["--layers", str(layers), "--accelerators", str(accels), "--dataflow_file", m,
                          "--out", str(out)]) == 0
     rows = {(r["hw"], r["layer"]): r for r in csv.DictReader(open(out))}

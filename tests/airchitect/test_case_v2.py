@@ -20,7 +20,7 @@ from codesign_jax.airchitect._train import predict_classes, predict_scores
 from codesign_jax.airchitect.experiment import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "data" / "maestro_confuciux"
+MAPPINGS = ROOT / "codesign_jax" / "data" / "confuciux"  # ConfuciuX's .m files (package data)
 HW = dict(l1_size=819200000.0, l2_size=819200000.0, noc_bw=81920000.0, offchip_bw=70000.0, noc_hops=1.0)
 
 
@@ -39,7 +39,7 @@ def tiny(tmp_path_factory):
 
 def _brute_force(x, i):
     """Loop over the 768 designs of layer i (numpy port, ConfigID order): (argmin, min runtime, #ties)."""
-    df = sp.parse_dataflow((DATA / f"{('dla', 'eye', 'shi')[x['dataflow'][i]]}.m").read_text(), "d")
+    df = sp.parse_dataflow((MAPPINGS / f"{('dla', 'eye', 'shi')[x['dataflow'][i]]}.m").read_text(), "d")
     df = df.bind(ClusterSz="num_pes")
     layer = sp.conv_layer(*(float(x[k][i]) for k in ("K", "C", "R", "S", "Y", "X")))
     pes, kt = np.meshgrid(np.arange(1.0, 65.0), np.arange(1.0, 13.0), indexing="ij")  # ConfigID order
@@ -123,7 +123,7 @@ def test_predicted_runtime_equals_cli(tiny, tmp_path):
                           f"ClusterSz\np,{out['num_pes'][i]},819200000,819200000,81920000,70000,1,{out['ktile'][i]},"
                           f"{out['num_pes'][i]}\n")
         assert maestro.main(["--layers", str(layers), "--accelerators", str(accels), "--dataflow_file",
-                             f"{name}={DATA / f'{name}.m'}", "--out", str(o)]) == 0
+                             f"{name}={MAPPINGS / f'{name}.m'}", "--out", str(o)]) == 0
         row = next(csv.DictReader(open(o)))
         assert row["ok"] == "1" and float(row["runtime_cycles"]) == out["runtime_cycles"][i] > 0
 

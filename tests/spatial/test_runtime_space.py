@@ -12,7 +12,8 @@ from codesign_jax import spatial as sp
 
 DATA = pathlib.Path(__file__).parents[1] / "data" / "maestro_confuciux"
 ROWS = list(csv.DictReader(open(DATA / "confuciux_reference.csv")))
-DF = {n: sp.parse_dataflow((DATA / f"{n}.m").read_text(), n).bind(ClusterSz="num_pes") for n in ("dla", "eye", "shi")}
+MAPPINGS = pathlib.Path(__file__).parents[2] / "codesign_jax" / "data" / "confuciux"
+DF = {n: sp.parse_dataflow((MAPPINGS / f"{n}.m").read_text(), n).bind(ClusterSz="num_pes") for n in ("dla", "eye", "shi")}
 HW = dict(l1_size=819200000.0, l2_size=819200000.0, noc_bw=81920000.0, offchip_bw=70000.0, noc_hops=1.0)
 # K, C, R(=S), Y, X: edge cases of AIRCHITECT-v2's ranges (1x1 inputs, 9x9 filters, K smaller than a tile)
 LAYERS = np.array([[2, 2, 1, 1, 1], [512, 512, 9, 256, 9], [6, 14, 3, 8, 8], [100, 30, 5, 64, 200],
