@@ -4,7 +4,6 @@ predict's outputs (runtime = the CLI's for the predicted design) and its ValueEr
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import pathlib
 
@@ -18,23 +17,17 @@ from codesign_jax.airchitect import Predictor, make_case
 from codesign_jax.airchitect._case_v2 import _runtime_table
 from codesign_jax.airchitect._train import predict_classes, predict_scores
 from codesign_jax.airchitect.experiment import run
+from repo_configs import load_config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "codesign_jax" / "data" / "confuciux"  # ConfuciuX's .m files (package data)
 HW = dict(l1_size=819200000.0, l2_size=819200000.0, noc_bw=81920000.0, offchip_bw=70000.0, noc_hops=1.0)
 
 
-def _config(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "configs" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.get_config()
-
-
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     wd = tmp_path_factory.mktemp("v2tiny")
-    return wd, run(_config("airchitect_v2_tiny"), str(wd))
+    return wd, run(load_config("airchitect_v2_tiny"), str(wd))
 
 
 def _brute_force(x, i):

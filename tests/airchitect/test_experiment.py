@@ -3,9 +3,7 @@ Predictor.load round trip against the exact cost model, predict's ValueErrors, r
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -14,23 +12,16 @@ import codesign_jax  # noqa: F401  (x64)
 from codesign_jax.airchitect import Predictor
 from codesign_jax.airchitect.experiment import run
 from codesign_jax.systolic import compute_cycles
+from repo_configs import load_config
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 KEYS = ("case", "n_test", "test_accuracy", "geomean_perf_ratio", "min_perf_ratio", "within_1pct",
         "train_seconds", "label_seconds")
-
-
-def _config(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "configs" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.get_config()
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     wd = tmp_path_factory.mktemp("tiny")
-    return wd, run(_config("airchitect_tiny"), str(wd))
+    return wd, run(load_config("airchitect_tiny"), str(wd))
 
 
 def test_tiny_run_writes_metrics_curves_and_predictors(tiny):
@@ -78,7 +69,7 @@ def test_test_metrics_score_the_saved_predictor(tiny):
     """metrics.json's accuracy is what the saved predictor scores on the test split (re-derived
     here against a brute-force optimum over every feasible class)."""
     wd, m = tiny
-    cfg = _config("airchitect_tiny")
+    cfg = load_config("airchitect_tiny")
     p = Predictor.load(str(wd))
     x = p.case.sample(np.random.default_rng([cfg.seed, 2]), cfg.n_test)
     out = p.predict(**x)
@@ -121,7 +112,7 @@ def test_rerun_in_same_workdir_resumes_to_same_metrics(tiny):
     """A second run in the workdir reads the cached labels and the finished checkpoints: the
     same predictions and metrics (training is not redone)."""
     wd, m = tiny
-    again = run(_config("airchitect_tiny"), str(wd))
+    again = run(load_config("airchitect_tiny"), str(wd))
     for k in ("test_accuracy", "geomean_perf_ratio", "min_perf_ratio", "within_1pct"):
         assert again[k] == m[k] and again["baseline"][k] == m["baseline"][k]
     assert again["label_seconds"] == m["label_seconds"]     # cached splits, not relabelled
@@ -131,7 +122,7 @@ def test_rerun_in_same_workdir_resumes_to_same_metrics(tiny):
 def test_tiny_case3_run_with_pair_max_head(tmp_path):
     """Case 3 end to end with our pair model: metrics, and the saved predictor's assignments are
     permutations whose makespan is the reported cycles."""
-    cfg = _config("airchitect_tiny")
+    cfg = load_config("airchitect_tiny")
     cfg.name, cfg.case, cfg.models = "tiny3", "sched", ("ours",)
     cfg.case_params = dict(max_dim=64, min_log2_array=1, max_log2_array=3, n_buckets=8)
     cfg.ours.model = dict(kind="pairmax", width=8, depth=1, inv_temp=30.0)

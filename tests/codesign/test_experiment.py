@@ -1,23 +1,13 @@
 """The semi-decoupled experiment end to end on the tiny config."""
 
-import importlib.util
 import json
-import pathlib
 
 from codesign_jax.codesign.experiment import RESULT_KEYS, run
-
-ROOT = pathlib.Path(__file__).parents[2]
-
-
-def _config(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "configs" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.get_config()
+from repo_configs import load_config
 
 
 def test_tiny_study_writes_result_and_plots(tmp_path):
-    r = run(_config("semi_decoupled_tiny"), str(tmp_path))
+    r = run(load_config("semi_decoupled_tiny"), str(tmp_path))
     saved = json.loads((tmp_path / "result.json").read_text())
     assert tuple(saved) == RESULT_KEYS and saved["same_optimum"] == r["same_optimum"]
     assert saved["n_architectures"] == 400 and saved["n_accelerators"] == 24 * 4 and saved["k"] == 20

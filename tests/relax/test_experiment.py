@@ -1,27 +1,17 @@
 """The comparison study end to end on the tiny config (3 GEMMs, 72-design grid, 32 evaluations)."""
 
-import importlib.util
 import json
 import os
-import pathlib
 
 import numpy as np
 
 import codesign_jax  # noqa: F401  (float64)
 from codesign_jax.relax import experiment
-
-ROOT = pathlib.Path(__file__).parents[2]
-
-
-def _config(variant):
-    spec = importlib.util.spec_from_file_location("relaxed_search", ROOT / "configs" / "relaxed_search.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.get_config(variant)
+from repo_configs import load_config
 
 
 def test_tiny_study_writes_its_results(tmp_path):
-    config = _config("tiny")
+    config = load_config("relaxed_search", "tiny")
     config.plot = False
     result = experiment.run(config, str(tmp_path))
     assert result["n_cases"] == 3 and result["evaluations_per_method"] == 32

@@ -21,7 +21,7 @@ _ENGINE_SCRIPT = textwrap.dedent("""
     from codesign_jax.sweep import initialize_distributed
     pid = int(sys.argv[1])
     initialize_distributed(sys.argv[2], 2, pid)
-    sys.path.insert(0, {tests!r})
+    sys.path[:0] = [{tests!r}, {helpers!r}]  # test_engine and the tests/ helpers conftest puts on the path
     import test_engine as T
     r = T.device_case()
     np.savez(sys.argv[3] + f"{{pid}}.npz", **T.result_arrays(r), n_processes=r.stats.n_processes,
@@ -51,7 +51,7 @@ def test_two_processes_equal_one_process(tmp_path):
     import test_engine as T
 
     one = T.result_arrays(T.device_case())
-    script = _ENGINE_SCRIPT.format(tests=os.path.join(ROOT, "tests", "sweep"))
+    script = _ENGINE_SCRIPT.format(tests=os.path.join(ROOT, "tests", "sweep"), helpers=os.path.join(ROOT, "tests"))
     addr, out = _port(), str(tmp_path / "p")
     _run_two(lambda pid: [sys.executable, "-c", script, str(pid), addr, out])
     for pid in (0, 1):  # every process ends with the same, merged, results

@@ -28,6 +28,7 @@ from codesign_jax.sweep import (  # the package re-exports the function `sweep`
     systolic_space,
 )
 from codesign_jax.workloads import Gemm
+from repo_configs import load_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -308,7 +309,7 @@ def test_full_systolic_metrics_plug_in():
 _DEVICE_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     import jax
-    sys.path.insert(0, {tests!r})
+    sys.path[:0] = [{tests!r}, {helpers!r}]  # test_engine and the tests/ helpers conftest puts on the path
     from test_engine import device_case
     assert len(jax.devices()) == {n}, jax.devices()
     r = device_case()
@@ -342,7 +343,8 @@ def _run_devices(n, tmp_path):
     out = str(tmp_path / f"dev{n}.npz")
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}",
                JAX_PLATFORMS="cpu")
-    code = _DEVICE_SCRIPT.format(tests=os.path.join(ROOT, "tests", "sweep"), n=n, out=out)
+    code = _DEVICE_SCRIPT.format(tests=os.path.join(ROOT, "tests", "sweep"), helpers=os.path.join(ROOT, "tests"),
+                                 n=n, out=out)
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT, timeout=300)
     return dict(np.load(out))
 
@@ -418,16 +420,6 @@ def test_area_budget_is_respected():
     assert area[r.best_index[0]] <= 0.5
 
 
-def _load_config(name):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "configs",
-                                                                      f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.get_config()
-
-
 def _check_experiment_outputs(tmp_path, cfg, summary, objective, pareto):
     for f in ("best_designs.csv", "best_designs.json", "pareto.csv", "pareto.json",
               "pareto.png", "summary.json"):
@@ -448,7 +440,7 @@ def _check_experiment_outputs(tmp_path, cfg, summary, objective, pareto):
 def test_sweep_experiment_tiny_end_to_end(tmp_path):
     from codesign_jax.sweep import experiment
 
-    cfg = _load_config("sweep_tiny")
+    cfg = load_config("sweep_tiny")
     summary = experiment.run(cfg, str(tmp_path))
     best = _check_experiment_outputs(tmp_path, cfg, summary, "latency", cfg.pareto_objectives)
     # brute force: network latency of every design under the MAC budget
@@ -466,7 +458,7 @@ def test_sweep_experiment_tiny_end_to_end(tmp_path):
 def test_sweep_experiment_full_systolic_model(tmp_path):
     from codesign_jax.sweep import experiment
 
-    cfg = _load_config("sweep_tiny")
+    cfg = load_config("sweep_tiny")
     with cfg.unlocked():
         cfg.model, cfg.objective = "systolic", "edp"
         cfg.pareto_objectives = ("latency", "energy", "area")
