@@ -18,10 +18,23 @@ import time
 import numpy as np
 
 from codesign_jax import spatial as sp
-from codesign_jax.spatial import _grid
+from codesign_jax.airchitect import v2_case
+from codesign_jax.airchitect._case_v2 import V2_HW as HW
+from codesign_jax.airchitect._case_v2 import v2_dataflow
+from codesign_jax.spatial import _grid, _runtime_space
 
-DATA = os.path.join(os.path.dirname(__file__), os.pardir, "codesign_jax", "data", "confuciux")  # ConfuciuX's .m files
-HW = dict(l1_size=819200000.0, l2_size=819200000.0, noc_bw=81920000.0, offchip_bw=70000.0, noc_hops=1.0)
+
+def _time_calls(fn, repeat: int):
+    """``(first call s (compile included), best of repeat warm calls s, last result)``."""
+    t0 = time.perf_counter()
+    out = fn()
+    first = time.perf_counter() - t0
+    warm = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        warm.append(time.perf_counter() - t0)
+    return first, min(warm), out
 
 
 def design_space() -> sp.SpatialAccelerator:
@@ -45,16 +58,9 @@ def run_constants_suite(n_layers: int = 256, repeat: int = 3, dataflows=("dla", 
     lay = layers(n_layers)
     out = {"n_layers": n_layers, "n_designs": 768, "points": n_layers * 768, "dataflows": {}}
     for name in dataflows:
-        df = sp.parse_dataflow(open(os.path.join(DATA, f"{name}.m")).read(), name).bind(ClusterSz="num_pes")
+        df = v2_dataflow(name)
         _grid._grid_jitted.cache_clear()
-        t0 = time.perf_counter()
-        rep = sp.spatial_cost_grid(lay, accel, df, validate=False)
-        first = time.perf_counter() - t0
-        warm = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            rep = sp.spatial_cost_grid(lay, accel, df, validate=False)
-            warm.append(time.perf_counter() - t0)
+        first, warm, rep = _time_calls(lambda: sp.spatial_cost_grid(lay, accel, df, validate=False), repeat)
         rt = np.where(np.asarray(rep.degenerate) == 0, np.asarray(rep.runtime_cycles), np.inf)
         best = np.argmin(rt, axis=1)  # first minimum: fewer PEs, then the smaller tile (ConfigID order)
         ok = True
@@ -64,8 +70,8 @@ def run_constants_suite(n_layers: int = 256, repeat: int = 3, dataflows=("dla", 
             ref = np.where(np.asarray(one.degenerate) == 0, np.asarray(one.runtime_cycles), np.inf)
             ok = ok and int(np.argmin(ref)) == int(best[i]) and np.array_equal(ref, rt[i])
         out["dataflows"][name] = {
-            "first_call_s": round(first, 2), "warm_s": round(min(warm), 3),
-            "points_per_s": round(n_layers * 768 / min(warm)),
+            "first_call_s": round(first, 2), "warm_s": round(warm, 3),
+            "points_per_s": round(n_layers * 768 / warm),
             "graphs_compiled": _grid._grid_jitted.cache_info().currsize,
             "invalid_points": int(np.sum(np.asarray(rep.degenerate) != 0)),
             "argmin_equals_numpy_port": bool(ok)}
@@ -83,54 +89,33 @@ def run_runtime_space_suite(n_layers: int = 1024, n_large: int = 16384, repeat: 
     (best of ``repeat``; compile times reported apart). Checks runtime equal and the same invalid
     points on every (layer, design) of the small batch.
     """
-    from codesign_jax.airchitect import v2_case
-    from codesign_jax.airchitect._case_v2 import V2_HW, v2_dataflow
-    from codesign_jax.spatial import _runtime_space
     case = v2_case()
     x_all = case.sample(np.random.default_rng(0), 3 * max(n_layers, n_large) + 3000)
     accel = design_space()
     out = {"n_layers": n_layers, "n_large": n_large, "n_designs": 768, "cpu_count": os.cpu_count(),
            "loadavg_start": os.getloadavg()[0], "dataflows": {}}
-    space = dict(num_pes=range(1, 65), constants={"KTileSz": range(1, 13)}, **V2_HW)
+    space = dict(num_pes=range(1, 65), constants={"KTileSz": range(1, 13)}, **HW)
     for d, name in enumerate(dataflows):
         rows = np.flatnonzero(x_all["dataflow"] == ("dla", "eye", "shi").index(name))
         lay = lambda n: sp.conv_layer(*(x_all[k][rows[:n]].astype(np.float64) for k in ("K", "C", "R", "S", "Y", "X")))
         small, large = lay(n_layers), lay(n_large)
         df = v2_dataflow(name)
         _grid._grid_jitted.cache_clear()
-        t0 = time.perf_counter()
-        sp.spatial_cost_grid(small, accel, df, validate=False)
-        old_first = time.perf_counter() - t0
-        old = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            rep = sp.spatial_cost_grid(small, accel, df, validate=False)
-            old.append(time.perf_counter() - t0)
+        old_first, old, rep = _time_calls(lambda: sp.spatial_cost_grid(small, accel, df, validate=False), repeat)
         _runtime_space._space_fn.cache_clear()
-        t0 = time.perf_counter()
-        sp.spatial_runtime_space(small, df, **space)
-        new_first = time.perf_counter() - t0
-        new = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            rt, ok = sp.spatial_runtime_space(small, df, **space)
-            new.append(time.perf_counter() - t0)
-        big = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            sp.spatial_runtime_space(large, df, block_layers=n_layers, **space)
-            big.append(time.perf_counter() - t0)
+        new_first, new, (rt, ok) = _time_calls(lambda: sp.spatial_runtime_space(small, df, **space), repeat)
+        _, big, _ = _time_calls(lambda: sp.spatial_runtime_space(large, df, block_layers=n_layers, **space), repeat)
         same = (np.array_equal(np.asarray(rep.runtime_cycles), rt)
                 and np.array_equal(np.asarray(rep.degenerate) == 0, ok))
         pts = n_layers * 768
         out["dataflows"][name] = {
-            "old_first_call_s": round(old_first, 2), "old_warm_s": round(min(old), 3),
-            "old_points_per_s": round(pts / min(old)),
-            "new_first_call_s": round(new_first, 2), "new_warm_s": round(min(new), 3),
-            "new_points_per_s": round(pts / min(new)),
-            "new_over_old_same_layers": round(min(old) / min(new), 1),
-            "new_large_points_per_s": round(n_large * 768 / min(big)),
-            "new_large_over_old": round((n_large * 768 / min(big)) / (pts / min(old)), 1),
+            "old_first_call_s": round(old_first, 2), "old_warm_s": round(old, 3),
+            "old_points_per_s": round(pts / old),
+            "new_first_call_s": round(new_first, 2), "new_warm_s": round(new, 3),
+            "new_points_per_s": round(pts / new),
+            "new_over_old_same_layers": round(old / new, 1),
+            "new_large_points_per_s": round(n_large * 768 / big),
+            "new_large_over_old": round((n_large * 768 / big) / (pts / old), 1),
             "runtime_and_validity_equal": bool(same), "invalid_points": int((~ok).sum())}
         print(name, out["dataflows"][name], flush=True)
     out["loadavg_end"] = os.getloadavg()[0]
