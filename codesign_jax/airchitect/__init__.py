@@ -7,7 +7,8 @@ come from exhaustive search with the exact cost models.
   ``_case_array`` (case 1: array shape + dataflow under a MAC budget), ``_case_sram`` (case 2:
   SRAM sizing in USER bandwidth mode), ``_case_sched`` (case 3: 4 GEMMs on 4 arrays);
   ``_registry``: cases by name;
-* ``_models``: the paper-style embedding baseline and our cost head (Flax), ridge init;
+* ``_models``: the paper-style embedding baseline and our heads (Flax: cost, pair-max,
+  factor), ridge init;
 * ``_train``: optax training with orbax checkpoints; ``_predictor``: :class:`Predictor`;
 * ``experiment``: ``run(config, workdir)`` behind ``experiments/airchitect.py``.
 """
@@ -20,6 +21,7 @@ from codesign_jax.airchitect._case_sram import sram_case
 from codesign_jax.airchitect._case_v2 import v2_case
 from codesign_jax.airchitect._models import CostHead
 from codesign_jax.airchitect._models import EmbedMLP
+from codesign_jax.airchitect._models import FactorHead
 from codesign_jax.airchitect._predictor import Predictor
 from codesign_jax.airchitect._registry import CASES
 from codesign_jax.airchitect._registry import make_case
@@ -30,6 +32,7 @@ __all__ = [
     "Case",
     "CostHead",
     "EmbedMLP",
+    "FactorHead",
     "Labels",
     "Predictor",
     "array_case",

@@ -32,8 +32,11 @@ from codesign_jax.airchitect._case import (Case, Labels, log_buckets, log_unifor
                                            positive_inputs, pow2_features)
 from codesign_jax.hardware import DATAFLOWS, SystolicArray, dataflow_code
 from codesign_jax.airchitect._sram_search import KB as _KB
-from codesign_jax.airchitect._sram_search import pruned_search
+from codesign_jax.airchitect._sram_search import (distinct_classes, one_pass_stop, pruned_search,
+                                                  size_index)
 from codesign_jax.systolic import systolic_metrics, user_metrics_pool
+from codesign_jax.systolic._model import operand_shapes
+from codesign_jax.systolic._user import _buffer
 from codesign_jax.workloads import Gemm
 
 __all__ = ["sram_case"]
@@ -64,10 +67,42 @@ def _user_cycles(x: dict, ifm, fil, ofm, backend: str, lanes: int, max_iter: int
     return _user_run(x, ifm, fil, ofm, backend, lanes, max_iter, progress)["total_cycles"]
 
 
+def _size_features(x: dict) -> np.ndarray:
+    """Closed-form USER-mode quantities of every SRAM size (no recurrence), float64 ``[n, 105]``:
+    per read buffer and size the one-pass prefetch-chain stop relative to the no-stall cycles,
+    once and times the passes over the operand, and whether it is idle; per OFMAP size whether it
+    is idle, its drain half relative to the writes, and a drain's time against its fill time;
+    and six per-sample rates."""
+    f = lambda v: np.asarray(v, np.float64)
+    M, N, K = f(x["M"]), f(x["N"]), f(x["K"])
+    R, C, bw, df = f(x["rows"]), f(x["cols"]), f(x["bandwidth"]), np.asarray(x["dataflow"])
+    Sr, Sc, T = operand_shapes(np, M, N, K, df)
+    fr, fc = np.ceil(Sr / R), np.ceil(Sc / C)
+    t0 = fr * fc * (R + C + T - 2 + np.where(df == 0, 0.0, R))   # systolic_metrics: F * L
+    n_of = np.where(df == 0, Sr * Sc, fr * T * Sc)                # OFMAP words written
+    kb = _KB[None, :].astype(np.float64)
+    out = []
+    # passes over the operand (systolic_metrics DRAM reads: os/ws re-stream the ifmap once per
+    # column fold; os re-reads each filter column block fr times, ws once, is once per fold)
+    for V, passes in ((M * K, np.where(df == 2, 1.0, fc)),
+                      (K * N, np.choose(df, [fr, np.ones_like(fr), fc]))):
+        stop = np.maximum(one_pass_stop(kb, bw[:, None], V[:, None]), 0.0)
+        out += [np.log1p(stop / t0[:, None]), np.log1p(stop * passes[:, None] / t0[:, None]),
+                _buffer(np, kb, bw[:, None], V[:, None])["fits"].astype(np.float64)]
+    words = np.floor(kb * 1024.0)
+    D = words - np.ceil(words * 0.5)                               # write_buffer drain_buf_size
+    out += [(D >= n_of[:, None]).astype(np.float64), np.log(D / n_of[:, None]),
+            np.log(np.ceil(D / bw[:, None]) * n_of[:, None] / (D * t0[:, None]))]
+    out.append(np.log(np.stack([n_of / (t0 * bw), M * K / (t0 * bw), K * N / (t0 * bw),
+                                fr, fc, t0], axis=1)))
+    return np.concatenate(out, axis=1)
+
+
 def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int = 7,
               max_log2_bandwidth: int = 5, slack_pct: int = 5, round_size: int = 128,
               n_buckets: int = 32, lanes: int = 1024, max_iter: int = 16,
-              backend: str = "pool", prune: bool = True) -> Case:
+              backend: str = "pool", prune: bool = True, rerank: int = 1,
+              rerank_waves: int = 4) -> Case:
     """Case 2 (see module doc).
 
     Args:
@@ -84,13 +119,25 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
       prune: skip the classes that cannot be the label because a class with a smaller total
         has the same cycles (idle buffers, module doc); False runs every class of each round
         (the plain tiered search: the same labels, for tests and the speed comparison).
+      rerank, rerank_waves: the predictor's answer (``select``): 1 is the model's best-scoring
+        class; k > 1 checks the model's best-scoring classes exactly, k per wave, in score order
+        (each with its idle sizes lowered to the smallest idle one: same cycles, less SRAM),
+        and answers the adequate one with the smallest total SRAM (label rule); a sample with
+        no adequate class yet gets the next k, at most ``rerank_waves`` waves; with none at all,
+        the checked class with the best ``min(1, 1.05 ref / cycles) / total KB`` (the score's
+        ratio up to the unknown optimum). Costs one reference point plus k per wave per query.
     """
+    if not isinstance(rerank, (int, np.integer)) or not 1 <= rerank <= 1331:
+        raise ValueError(f"rerank must be an int in 1..1331, got {rerank!r}.")
+    if not isinstance(rerank_waves, (int, np.integer)) or rerank_waves < 1:
+        raise ValueError(f"rerank_waves must be an int >= 1, got {rerank_waves!r}.")
     if backend not in ("pool", "numpy"):
         raise ValueError(f"backend must be 'pool' or 'numpy', got {backend!r}.")
     params = dict(max_dim=max_dim, min_log2_array=min_log2_array, max_log2_array=max_log2_array,
                   max_log2_bandwidth=max_log2_bandwidth, slack_pct=slack_pct,
                   round_size=round_size, n_buckets=n_buckets, lanes=lanes, max_iter=max_iter,
-                  backend=backend, prune=prune)
+                  backend=backend, prune=prune, rerank=int(rerank),
+                  rerank_waves=int(rerank_waves))
     I, F, O = (v.reshape(-1) for v in np.meshgrid(_KB, _KB, _KB, indexing="ij"))
     total = I + F + O
     C = len(total)
@@ -133,6 +180,7 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
         f.append(np.log(np.stack([np.ceil(Sr / x["rows"]), np.ceil(Sc / x["cols"]), T], 1)))
         f.append(np.log2(np.stack([x["rows"], x["cols"], x["bandwidth"]], 1)))
         f.append(np.eye(3)[df])
+        f.append(_size_features(x))
         return np.concatenate(f, axis=1).astype(np.float32)
 
     def buckets(x) -> np.ndarray:
@@ -185,6 +233,68 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
                       extra={"ref_cycles": ref, "opt_cycles": opt_cyc,
                              "evaluated": evaluated})
 
+    def canonical(x, order) -> np.ndarray:
+        # the classes ``order [n, m]`` with each idle size lowered to the operand's smallest idle
+        # size (the same cycles at less SRAM: _sram_search module doc)
+        _, idle = distinct_classes(x, I, F, O)
+        idx = []
+        for op, sizes in (("ifmap", I), ("filter", F), ("ofmap", O)):
+            j = size_index(sizes[order])
+            v = idle[op]
+            first = np.argmax(v, axis=1)[:, None]
+            idx.append(np.where(np.take_along_axis(v, j, axis=1), first, j))
+        return (idx[0] * len(_KB) + idx[1]) * len(_KB) + idx[2]
+
+    def select(x, scores: np.ndarray) -> np.ndarray:
+        # rerank (factory doc): candidates in score order, canonical, first occurrences only
+        n = len(scores)
+        want = rerank * rerank_waves
+        m = min(C, 4 * want)
+        cand = canonical(x, np.argsort(-scores, axis=1, kind="stable")[:, :m])
+        srt = np.argsort(cand, axis=1, kind="stable")
+        cs = np.take_along_axis(cand, srt, axis=1)
+        dup = np.zeros_like(cand, dtype=bool)
+        np.put_along_axis(dup, srt, np.c_[np.zeros((n, 1), bool), cs[:, 1:] == cs[:, :-1]], axis=1)
+        keep = np.argsort(np.where(dup, m + np.arange(m), np.arange(m)), axis=1, kind="stable")
+        cand = np.take_along_axis(cand, keep[:, :want], axis=1)
+        valid = ~np.take_along_axis(dup, keep[:, :want], axis=1)
+        rows_all, cls_all, cyc_all = [], [], []
+        ref = None
+        todo = np.arange(n)
+        for w in range(rerank_waves):
+            sl = slice(w * rerank, (w + 1) * rerank)
+            r_, c_ = np.nonzero(valid[todo, sl])
+            rows, cls = todo[r_], cand[todo, sl][r_, c_]
+            pts = {k: v[rows] for k, v in x.items()}
+            if ref is None:              # the 1024 KB reference rides with the first wave
+                pts = {k: np.concatenate([x[k], v]) for k, v in pts.items()}
+                kb = lambda a: np.concatenate([np.full(n, 1024), a[cls]])
+                cyc = _user_cycles(pts, kb(I), kb(F), kb(O), backend, lanes, max_iter)
+                ref, cyc = cyc[:n], cyc[n:]
+            else:
+                cyc = _user_cycles(pts, I[cls], F[cls], O[cls], backend, lanes, max_iter)
+            rows_all.append(rows), cls_all.append(cls), cyc_all.append(cyc)
+            ok = 100.0 * cyc <= (100.0 + slack_pct) * ref[rows]
+            todo = np.setdiff1d(todo, rows[ok])
+            if len(todo) == 0:
+                break
+        rows, cls, cyc = (np.concatenate(a) for a in (rows_all, cls_all, cyc_all))
+        ok = 100.0 * cyc <= (100.0 + slack_pct) * ref[rows]
+        out = np.full(n, -1, np.int64)
+
+        def first_of_each(o):            # the first point of each sample in the order o
+            o = o[np.r_[True, rows[o][1:] != rows[o][:-1]]] if len(o) else o
+            out[rows[o]] = cls[o]
+
+        # adequate: the smallest total, then fewer cycles, then the lower class (label rule)
+        o = np.lexsort((cls, cyc, total[cls], rows))
+        first_of_each(o[ok[o]])
+        # none adequate: the best min(1, 1.05 ref / cycles) / total KB (score's ratio up to opt)
+        proxy = np.minimum(1.0, (100.0 + slack_pct) * ref[rows] / (100.0 * cyc)) / total[cls]
+        o = np.lexsort((cls, -proxy, rows))
+        first_of_each(o[out[rows[o]] < 0])
+        return out
+
     def score(x, c, labels: Labels | None = None) -> dict:
         c = np.asarray(c, np.int64)
         cyc = _user_cycles(x, I[c], F[c], O[c], backend, lanes, max_iter)
@@ -204,4 +314,5 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
                 sample=sample, check=check, features=features, buckets=buckets,
                 bucket_sizes=(n_buckets,) * 3 + (n_arr, n_arr, 3, max_log2_bandwidth + 1),
                 feasible=feasible, label=label, score=score,
-                output_names=("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "cycles"))
+                output_names=("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "cycles"),
+                select=select if rerank > 1 else None)

@@ -9,11 +9,15 @@
   exhaustive-search cost table (:func:`ridge_init`) plus a residual MLP ("deep") whose output layer
   starts at zero. Scores are ``-inv_temp * predicted log cost``, so the argmax is the configuration
   with the smallest predicted cost.
+* :class:`FactorHead`, ours for the SRAM case (a product of three 11-size factors): each
+  factor's values scored by the MLP, a class scores the sum of its factors' scores (an
+  independent choice per buffer shares every sample across its factor's 11 values instead of
+  spreading it over 1331 class rows).
 * :class:`PairMaxHead`, ours for the scheduling case: one MLP shared by the 16 (GEMM, array)
   pairs predicts each pair's log cycles; an assignment's predicted log makespan is the max over
   its 4 pairs (same scores and losses as the cost head).
 
-Both are generic over (features, number of classes); :func:`make_model` builds either from a
+All are generic over (features, number of classes); :func:`make_model` builds any from a
 config dict, which the Predictor stores next to the parameters.
 """
 
@@ -26,7 +30,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["CostHead", "EmbedMLP", "PairMaxHead", "Standardizer", "make_model", "ridge_init"]
+__all__ = ["CostHead", "EmbedMLP", "FactorHead", "PairMaxHead", "Standardizer", "make_model",
+           "ridge_init"]
 
 
 class EmbedMLP(nn.Module):
@@ -86,6 +91,40 @@ def _residual_trunk(x, width: int, depth: int):
     return nn.relu(nn.LayerNorm(name="ln_out")(h))
 
 
+class FactorHead(nn.Module):
+    """Ours for product class spaces (case 2: ifmap x filter x ofmap sizes): the residual MLP
+    scores each factor's values and a class scores the sum of its factors' scores, plus a full
+    per-class correction that starts at zero (``full=True``). Classes are the row-major product
+    (the last factor fastest). Returns ``-score`` (a predicted "cost", like :class:`CostHead`).
+
+    Attributes:
+      factors: the size of each factor (their product is the number of classes).
+      width, depth: the residual MLP; full: add the per-class correction.
+    """
+
+    factors: Sequence[int]
+    width: int = 256
+    depth: int = 2
+    full: bool = True
+
+    @nn.compact
+    def __call__(self, x):
+        """``x`` float32 ``[b, f]`` -> ``-score`` float32 ``[b, prod(factors)]``."""
+        h = _residual_trunk(x, self.width, self.depth)
+        n = len(self.factors)
+        score = 0.0
+        for j, k in enumerate(self.factors):
+            shape = [1] * n
+            shape[j] = int(k)
+            u = nn.Dense(int(k), name=f"factor_{j}")(h) + nn.Dense(int(k), name=f"wide_{j}")(x)
+            score = score + u.reshape((-1, *shape))
+        score = score.reshape(x.shape[0], -1)
+        if self.full:
+            score = score + nn.Dense(score.shape[-1], kernel_init=nn.initializers.zeros,
+                                     name="full")(h)
+        return -score
+
+
 class PairMaxHead(nn.Module):
     """Ours for assignments (case 3): a shared residual MLP predicts the log cost of every
     (item, slot) pair from that pair's features; the predicted log cost of an assignment is the
@@ -118,8 +157,8 @@ class PairMaxHead(nn.Module):
 
 
 def make_model(spec: Mapping) -> nn.Module:
-    """``spec['kind']``: ``'embed'`` (EmbedMLP), ``'cost'`` (CostHead) or ``'pairmax'``
-    (PairMaxHead); the rest are its fields."""
+    """``spec['kind']``: ``'embed'`` (EmbedMLP), ``'cost'`` (CostHead), ``'pairmax'``
+    (PairMaxHead) or ``'factor'`` (FactorHead); the rest are its fields."""
     kw = {k: v for k, v in spec.items() if k not in ("kind", "inv_temp")}
     if spec["kind"] == "embed":
         return EmbedMLP(bucket_sizes=tuple(int(b) for b in kw.pop("bucket_sizes")), **kw)
@@ -127,7 +166,11 @@ def make_model(spec: Mapping) -> nn.Module:
         return CostHead(**kw)
     if spec["kind"] == "pairmax":
         return PairMaxHead(**kw)
-    raise ValueError(f"model kind must be 'embed', 'cost' or 'pairmax', got {spec['kind']!r}.")
+    if spec["kind"] == "factor":
+        return FactorHead(factors=tuple(int(k) for k in kw.pop("factors")),
+                          **{k: v for k, v in kw.items() if k != "n_classes"})
+    raise ValueError(f"model kind must be 'embed', 'cost', 'pairmax' or 'factor', got "
+                     f"{spec['kind']!r}.")
 
 
 class Standardizer:

@@ -169,6 +169,11 @@ def run(config, workdir: str, *, stop_after: int | None = None) -> dict:
         m = metrics_of(case.score(x_te, pred.classes(x_te), lab_te))
         m.update(n_test=int(config.n_test), train_seconds=res.seconds, train_steps=res.steps,
                  label_seconds=metrics["label_seconds"], model=spec["kind"])
+        if case.params.get("rerank", 1) > 1:
+            # the same model answering alone (its best-scoring class, no exact checks)
+            alone = make_case(case.name, **{**case.params, "rerank": 1})
+            m["model_only"] = metrics_of(alone.score(
+                x_te, Predictor(alone, spec, res.params, pred.standardizer).classes(x_te), lab_te))
         if len(res.history):
             m["val_accuracy_at_init"] = float(res.history[0, 2])
         if name == "ours":

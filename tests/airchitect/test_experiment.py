@@ -136,3 +136,27 @@ def test_tiny_case3_run_with_pair_max_head(tmp_path):
     np.testing.assert_array_equal(out["cycles"], out["array_cycles"].max(axis=1))
     with pytest.raises(ValueError, match="^rows "):
         p.predict(**dict(x, rows=np.zeros((16, 4))))
+
+
+def test_tiny_case2_run_with_factor_head_and_exact_rerank(tmp_path):
+    """Case 2 end to end (numpy USER model, no pool compilation) with the factor head and
+    rerank 2: the reranked answer is never worse than the model's own best-scoring class (an
+    optimal top class stays the answer), and the saved predictor reproduces the metrics."""
+    cfg = load_config("airchitect_tiny")
+    cfg.name, cfg.case, cfg.models = "tiny2", "sram", ("ours",)
+    cfg.n_train, cfg.n_val, cfg.n_test = 256, 64, 64
+    cfg.case_params = dict(max_dim=48, min_log2_array=2, max_log2_array=3, max_log2_bandwidth=1,
+                           backend="numpy", rerank=2, rerank_waves=2)
+    cfg.ours.model = dict(kind="factor", factors=(11, 11, 11), width=16, depth=1, full=False,
+                          inv_temp=1.0)
+    cfg.ours.train.update(mse_weight=0.0, ce_weight=1.0, ridge_init=False)
+    m = run(cfg, str(tmp_path))
+    assert m["n_classes"] == 1331 and m["test_accuracy"] >= m["model_only"]["test_accuracy"]
+    p = Predictor.load(str(tmp_path))
+    assert p.case.params["rerank"] == 2 and p.spec["kind"] == "factor"
+    x = p.case.sample(np.random.default_rng([cfg.seed, 2]), cfg.n_test)
+    out = p.predict(**x)
+    lab = p.case.label(x)
+    ok = (100 * out["cycles"] <= 105 * lab.extra["ref_cycles"]) & (
+        out["ifmap_sram_kb"] + out["filter_sram_kb"] + out["ofmap_sram_kb"] == lab.opt_cost)
+    assert np.mean(ok) == pytest.approx(m["test_accuracy"])

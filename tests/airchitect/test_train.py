@@ -12,7 +12,7 @@ import pytest
 
 import codesign_jax  # noqa: F401  (x64)
 from codesign_jax.airchitect import CostHead, EmbedMLP, array_case, train_model
-from codesign_jax.airchitect._models import PairMaxHead
+from codesign_jax.airchitect._models import FactorHead, PairMaxHead
 from codesign_jax.airchitect._models import Standardizer, ridge_init
 
 
@@ -117,3 +117,22 @@ def test_pair_max_head_is_the_max_over_each_assignments_pairs():
     np.testing.assert_allclose(np.asarray(out), want, rtol=1e-6)
     with pytest.raises(ValueError, match="n_classes"):
         PairMaxHead(n_classes=23).init(jax.random.PRNGKey(0), x)
+
+
+def test_factor_head_scores_are_sums_of_factor_scores():
+    m = FactorHead(factors=(2, 3, 4), width=8, depth=1, full=False)
+    x = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    p = m.init(jax.random.PRNGKey(0), x)
+    t = -np.asarray(m.apply(p, x), np.float64).reshape(3, 2, 3, 4)
+    # additive in (i, j, k) with the last factor fastest: every mixed second difference is 0
+    e = (t - t[:, :1] - t[:, :, :1] - t[:, :, :, :1] + t[:, :1, :1] + t[:, :1, :, :1]
+         + t[:, :, :1, :1] - t[:, :1, :1, :1])
+    np.testing.assert_allclose(e, 0.0, atol=1e-5)
+    assert np.ptp(t) > 1e-3
+    # the full correction starts at zero, then breaks the additivity
+    mf = FactorHead(factors=(2, 3, 4), width=8, depth=1, full=True)
+    pf = mf.init(jax.random.PRNGKey(0), x)
+    np.testing.assert_allclose(np.asarray(mf.apply(pf, x)), -t.reshape(3, 24), atol=1e-5)
+    pf["params"]["full"]["kernel"] = np.ones_like(pf["params"]["full"]["kernel"]) * \
+        np.arange(24, dtype=np.float32) ** 2
+    assert not np.allclose(np.asarray(mf.apply(pf, x)), -t.reshape(3, 24), atol=1e-3)
