@@ -40,7 +40,8 @@ _HIST = ("step", "train_loss", "val_accuracy", "val_geomean")
 
 @dataclasses.dataclass(frozen=True)
 class TrainResult:
-    """Best parameters, the curves ``history [n_evals, 4]`` (columns :data:`_HIST`), seconds."""
+    """Best parameters, the curves ``history [n_evals, 4]`` (columns :data:`_HIST`), and the
+    training seconds summed over every process that trained it (resumed runs included)."""
 
     params: dict
     history: np.ndarray
@@ -247,11 +248,17 @@ def train_model(spec: dict, inputs: np.ndarray, labels: Labels, val_inputs: np.n
     state = {"params": params, "opt_state": opt.init(params), "best_params": params,
              "best": np.full(2, -np.inf), "history": np.full((n_hist, len(_HIST)), np.nan),
              "n_hist": np.asarray(0), "step": np.asarray(0), "loss_sum": np.asarray(0.0),
-             "loss_n": np.asarray(0)}
+             "loss_n": np.asarray(0), "seconds": np.asarray(0.0)}
     if mgr.latest_step() is not None:
         with _quiet_checkpoints():
-            state = mgr.restore(mgr.latest_step(), args=ocp.args.StandardRestore(state))
+            try:
+                state = mgr.restore(mgr.latest_step(), args=ocp.args.StandardRestore(state))
+            except (KeyError, ValueError):     # a checkpoint from before "seconds" was kept
+                old = {k: v for k, v in state.items() if k != "seconds"}
+                state = dict(mgr.restore(mgr.latest_step(), args=ocp.args.StandardRestore(old)),
+                             seconds=np.asarray(np.nan))
         _log.info("resumed %s from step %d", ckpt_dir, int(state["step"]))
+    prior = float(state["seconds"])     # training seconds of earlier processes (NaN: unknown)
     state = {k: (np.asarray(v) if k in ("best", "history") else v) for k, v in state.items()}
     hist = state["history"]
     n_h = int(state["n_hist"])
@@ -293,7 +300,8 @@ def train_model(spec: dict, inputs: np.ndarray, labels: Labels, val_inputs: np.n
             loss_sum, loss_acc = loss_sum + float(loss_acc), jnp.zeros((), jnp.float32)
             state.update(params=p, opt_state=o, history=hist, n_hist=np.asarray(n_h),
                          step=np.asarray(done), loss_sum=np.asarray(loss_sum, np.float64),
-                         loss_n=np.asarray(loss_n))
+                         loss_n=np.asarray(loss_n),
+                         seconds=np.asarray(prior + time.perf_counter() - t0, np.float64))
             with _quiet_checkpoints():
                 mgr.save(done, args=ocp.args.StandardSave(state))
                 mgr.wait_until_finished()
@@ -306,5 +314,5 @@ def train_model(spec: dict, inputs: np.ndarray, labels: Labels, val_inputs: np.n
     with _quiet_checkpoints():
         mgr.close()
     best = jax.tree_util.tree_map(np.asarray, state["best_params"])
-    return TrainResult(params=best, history=hist[:n_h].copy(), seconds=time.perf_counter() - t0,
+    return TrainResult(params=best, history=hist[:n_h].copy(), seconds=prior + time.perf_counter() - t0,
                        steps=int(min(steps, stop_after or steps)))

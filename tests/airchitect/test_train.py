@@ -55,6 +55,10 @@ def test_resume_from_checkpoint_is_identical(data, tmp_path, kind):
                     jax.tree_util.tree_leaves(resumed.params)):
         np.testing.assert_array_equal(u, v)
     np.testing.assert_array_equal(full.history, resumed.history)
+    # the training seconds are kept in the checkpoint: a finished run read back reports them
+    again = train_model(spec, tr, lab, va, labv, cfg, str(tmp_path / "a"), seed=3)
+    assert again.steps == full.steps and again.seconds >= 0.5 * full.seconds
+    assert resumed.seconds >= part.seconds
     assert full.history.shape == (5, 4)           # step 0, 3, 6, 9, 10
     assert list(full.history[:, 0]) == [0, 3, 6, 9, 10]
     # a different seed trains differently (the comparison above can fail)
