@@ -19,6 +19,11 @@ round that holds an adequate design). Both give identical labels and tie sets (t
 evaluated, so there is no full cost table (``Labels.log_cost`` is None); ``Labels.extra``
 ``'evaluated'`` counts the USER-mode points each sample cost.
 
+The predictor's answer (``select``, when ``rerank > 1``): the model's ``rerank`` best-scoring
+classes are checked exactly (see :func:`sram_case`), so an optimum among them is always found;
+``rerank=1`` answers the best-scoring class alone. Features add closed-form USER-mode quantities
+of every size (:func:`_size_features`) for the factor head (``_models.FactorHead``).
+
 Scoring a predicted design (performance ratio in (0, 1], 1 exactly when correct):
 ``min(1, opt_kb / kb) * min(1, 1.05 * ref / cycles)``: the SRAM it wastes times the slowdown past
 the 5% limit (a design below the optimum's total is never adequate).

@@ -77,3 +77,24 @@ def test_rerank_one_is_the_models_argmax_and_params_are_checked():
     for bad in (dict(rerank=0), dict(rerank=1332), dict(rerank=2.5), dict(rerank_waves=0)):
         with pytest.raises(ValueError, match="rerank"):
             sram_case(**_SMALL, **bad)
+
+
+def test_size_features_are_finite_and_flag_the_idle_sizes():
+    case = sram_case()
+    x = case.sample(np.random.default_rng(3), 64)
+    for k, v in dict(M=1, N=1, K=1, rows=128, cols=8, dataflow=2, bandwidth=32).items():
+        x[k] = np.r_[x[k], v]                            # a 1x1x1 GEMM: everything idle
+    f = case.features(x)
+    assert f.shape == (65, 234) and np.isfinite(f).all()
+    kb = 2 ** np.arange(11)
+    idle = user_buffers_idle(
+        Gemm.create(x["M"][:, None], x["N"][:, None], x["K"][:, None]),
+        SystolicArray.create(x["rows"][:, None], x["cols"][:, None], x["dataflow"][:, None],
+                             kb, kb, kb, "USER", x["bandwidth"][:, None]))
+    size = f[:, -105:]
+    # columns: ifmap (stop, stop x passes, idle), filter (same), ofmap (idle, ...): 11 each
+    np.testing.assert_array_equal(size[:, 22:33], idle["ifmap"])
+    np.testing.assert_array_equal(size[:, 55:66], idle["filter"])
+    np.testing.assert_array_equal(size[:, 66:77], idle["ofmap"])
+    assert idle["ifmap"].any() and not idle["ifmap"].all()
+    assert size[-1, 22:33].all() and size[-1, 66:77].all()
