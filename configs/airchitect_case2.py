@@ -27,7 +27,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.n_test = 10_000
     c.cache_data = True
     c.progress = False
-    c.latency_queries = 200
+    c.latency_queries = 2000
     c.models = ("ours", "baseline")
     c.ours = ml_collections.ConfigDict()
     c.ours.model = ml_collections.ConfigDict(dict(kind="factor", factors=(11, 11, 11), width=256,

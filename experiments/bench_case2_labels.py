@@ -27,7 +27,8 @@ _OUT = flags.DEFINE_string("out", None, "JSON output path")
 def bench(n: int, n_plain: int, seed: int) -> dict:
     case = sram_case()
     x = case.sample(np.random.default_rng(seed), n)
-    case.label(case.sample(np.random.default_rng(seed + 100), 30))     # compile the pool
+    for prune in (True, False):    # compile the pool (every lane count the tails reach)
+        sram_case(prune=prune).label(case.sample(np.random.default_rng(seed + 100), 300))
     out = {"n": n, "n_plain": n_plain, "seed": seed, "params": case.params}
     labs = {}
     for name, prune, m in (("pruned", True, n), ("plain", False, n_plain)):
