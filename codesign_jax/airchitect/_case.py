@@ -79,9 +79,13 @@ class Case:
       score(inputs, cls, labels): outputs of the predicted classes ``cls [n]`` with their exact
         cost (``'cycles'``, ...); with ``labels`` also ``correct`` (bool: the cost equals the
         optimum's) and ``ratio`` (performance ratio in (0, 1], 1 when correct).
-      select(inputs, scores): optional; the best-scoring feasible class of each sample from the
-        model's scores ``[n, C]`` without the whole ``feasible`` table (when feasibility costs as
-        much as the search: case 4 checks candidates in score order). None: argmax over ``feasible``.
+      score(inputs, cls, labels, known=...): cases whose ``select`` computes costs also take
+        ``known``, the exact costs ``select`` returned for ``cls`` (not computed again).
+      select(inputs, scores): optional; the answer of each sample from the model's scores
+        ``[n, C]`` without the whole ``feasible`` table (when feasibility costs as much as the
+        search: case 4 checks candidates in score order; case 2 checks the best ones exactly):
+        class ids ``[n]``, or ``(ids, known)`` with ``known`` a dict of exact costs of those ids
+        for ``score``. None: argmax over ``feasible``.
     """
 
     name: str

@@ -45,9 +45,15 @@ class Predictor:
 
     def classes(self, x: dict) -> np.ndarray:
         """Predicted configuration ids ``[n]`` for validated inputs ``x``."""
+        return self._answer(x)[0]
+
+    def _answer(self, x: dict) -> tuple[np.ndarray, dict | None]:
+        """Predicted ids and the exact costs the case's ``select`` computed for them (or None)."""
         if self.case.select is not None:
-            return self.case.select(x, predict_scores(self.spec, self.params, self.model_inputs(x)))
-        return predict_classes(self.spec, self.params, self.model_inputs(x), self.case.feasible(x))
+            r = self.case.select(x, predict_scores(self.spec, self.params, self.model_inputs(x)))
+            return r if isinstance(r, tuple) else (r, None)
+        ids = predict_classes(self.spec, self.params, self.model_inputs(x), self.case.feasible(x))
+        return ids, None
 
     def predict(self, *args, **kwargs) -> dict:
         """Predicted configurations and their exact costs.
@@ -78,7 +84,8 @@ class Predictor:
             shape = np.broadcast_shapes(*(np.shape(inputs[k]) for k in names))
         else:
             shape = (next(iter(x.values())).shape[0],)
-        out = self.case.score(x, self.classes(x))
+        ids, known = self._answer(x)
+        out = self.case.score(x, ids) if known is None else self.case.score(x, ids, known=known)
         return {k: np.asarray(v).reshape(shape + np.shape(v)[1:]) for k, v in out.items()}
 
     def save(self, directory: str) -> None:

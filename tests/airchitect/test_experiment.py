@@ -156,6 +156,7 @@ def test_tiny_case2_run_with_factor_head_and_exact_rerank(tmp_path):
     assert p.case.params["rerank"] == 2 and p.spec["kind"] == "factor"
     x = p.case.sample(np.random.default_rng([cfg.seed, 2]), cfg.n_test)
     out = p.predict(**x)
+    np.testing.assert_array_equal(out["cycles"], p.case.score(x, out["config"])["cycles"])
     lab = p.case.label(x)
     ok = (100 * out["cycles"] <= 105 * lab.extra["ref_cycles"]) & (
         out["ifmap_sram_kb"] + out["filter_sram_kb"] + out["ofmap_sram_kb"] == lab.opt_cost)

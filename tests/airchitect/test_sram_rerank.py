@@ -61,7 +61,9 @@ def test_rerank_select_equals_brute_force_pick(k, waves):
     # sample 0: the label ranked third (found by any k >= 3 on the first wave, or on a later one)
     top = np.sort(scores[0])
     scores[0, lab.label[0]] = (top[-2] + top[-3]) / 2
-    got = case.select(x, scores)
+    got, known = case.select(x, scores)
+    # the cycles it hands to score are the exact cycles of its answers
+    np.testing.assert_array_equal(known["cycles"], case.score(x, got)["cycles"])
     for i in range(3):
         m, (I, F, O) = _grid(x, i)
         total = I + F + O
