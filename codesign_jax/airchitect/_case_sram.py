@@ -37,9 +37,9 @@ from codesign_jax.airchitect._case import (Case, Labels, log_buckets, log_unifor
                                            positive_inputs, pow2_features)
 from codesign_jax.hardware import DATAFLOWS, SystolicArray, dataflow_code
 from codesign_jax.airchitect._sram_search import KB as _KB
-from codesign_jax.airchitect._sram_search import (distinct_classes, one_pass_stop, pruned_search,
-                                                  size_index)
-from codesign_jax.systolic import systolic_metrics, user_metrics_pool
+from codesign_jax.airchitect._sram_search import (one_pass_stop, pruned_search,
+                                                  representative_classes)
+from codesign_jax.systolic import compute_cycles, systolic_metrics, user_metrics_pool
 from codesign_jax.systolic._model import operand_shapes
 from codesign_jax.systolic._user import _buffer
 from codesign_jax.workloads import Gemm
@@ -83,7 +83,7 @@ def _size_features(x: dict) -> np.ndarray:
     R, C, bw, df = f(x["rows"]), f(x["cols"]), f(x["bandwidth"]), np.asarray(x["dataflow"])
     Sr, Sc, T = operand_shapes(np, M, N, K, df)
     fr, fc = np.ceil(Sr / R), np.ceil(Sc / C)
-    t0 = fr * fc * (R + C + T - 2 + np.where(df == 0, 0.0, R))   # systolic_metrics: F * L
+    t0 = compute_cycles(np, M, N, K, R, C, df) + 1.0              # F * L demand lines
     n_of = np.where(df == 0, Sr * Sc, fr * T * Sc)                # OFMAP words written
     kb = _KB[None, :].astype(np.float64)
     out = []
@@ -238,24 +238,13 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
                       extra={"ref_cycles": ref, "opt_cycles": opt_cyc,
                              "evaluated": evaluated})
 
-    def canonical(x, order) -> np.ndarray:
-        # the classes ``order [n, m]`` with each idle size lowered to the operand's smallest idle
-        # size (the same cycles at less SRAM: _sram_search module doc)
-        _, idle = distinct_classes(x, I, F, O)
-        idx = []
-        for op, sizes in (("ifmap", I), ("filter", F), ("ofmap", O)):
-            j = size_index(sizes[order])
-            v = idle[op]
-            first = np.argmax(v, axis=1)[:, None]
-            idx.append(np.where(np.take_along_axis(v, j, axis=1), first, j))
-        return (idx[0] * len(_KB) + idx[1]) * len(_KB) + idx[2]
-
-    def select(x, scores: np.ndarray) -> np.ndarray:
-        # rerank (factory doc): candidates in score order, canonical, first occurrences only
+    def select(x, scores: np.ndarray) -> tuple[np.ndarray, dict]:
+        # rerank (factory doc): candidates in score order, representatives, first occurrences
         n = len(scores)
         want = rerank * rerank_waves
         m = min(C, 4 * want)
-        cand = canonical(x, np.argsort(-scores, axis=1, kind="stable")[:, :m])
+        cand = representative_classes(x, np.argsort(-scores, axis=1, kind="stable")[:, :m],
+                                      I, F, O)
         srt = np.argsort(cand, axis=1, kind="stable")
         cs = np.take_along_axis(cand, srt, axis=1)
         dup = np.zeros_like(cand, dtype=bool)
@@ -263,7 +252,7 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
         keep = np.argsort(np.where(dup, m + np.arange(m), np.arange(m)), axis=1, kind="stable")
         cand = np.take_along_axis(cand, keep[:, :want], axis=1)
         valid = ~np.take_along_axis(dup, keep[:, :want], axis=1)
-        rows_all, cls_all, cyc_all = [], [], []
+        checked = []
         ref = None
         todo = np.arange(n)
         for w in range(rerank_waves):
@@ -278,13 +267,12 @@ def sram_case(max_dim: int = 512, min_log2_array: int = 3, max_log2_array: int =
                 ref, cyc = cyc[:n], cyc[n:]
             else:
                 cyc = _user_cycles(pts, I[cls], F[cls], O[cls], backend, lanes, max_iter)
-            rows_all.append(rows), cls_all.append(cls), cyc_all.append(cyc)
             ok = 100.0 * cyc <= (100.0 + slack_pct) * ref[rows]
+            checked.append((rows, cls, cyc, ok))
             todo = np.setdiff1d(todo, rows[ok])
             if len(todo) == 0:
                 break
-        rows, cls, cyc = (np.concatenate(a) for a in (rows_all, cls_all, cyc_all))
-        ok = 100.0 * cyc <= (100.0 + slack_pct) * ref[rows]
+        rows, cls, cyc, ok = (np.concatenate(a) for a in zip(*checked))
         out = np.full(n, -1, np.int64)
 
         def first_of_each(o):            # the first point of each sample in the order o

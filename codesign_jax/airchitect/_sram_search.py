@@ -37,7 +37,7 @@ from codesign_jax.systolic import user_buffers_idle
 from codesign_jax.systolic._user import _buffer
 from codesign_jax.workloads import Gemm
 
-__all__ = ["distinct_classes", "pruned_search"]
+__all__ = ["distinct_classes", "idle_sizes", "pruned_search", "representative_classes"]
 
 KB = 2 ** np.arange(11)
 
@@ -59,17 +59,37 @@ def one_pass_stop(kb, bw, V) -> np.ndarray:
     return -1.0 + k * b["per"]
 
 
-def distinct_classes(x: dict, I, F, O) -> tuple[np.ndarray, dict]:
-    """bool ``[n, C]``: classes whose three SRAM sizes are each either not idle for the sample or
-    the operand's smallest idle size (module doc); and the idle masks ``{op: bool [n, 11]}``."""
+def idle_sizes(x: dict) -> dict:
+    """Where each operand's buffer is idle for samples ``x``: ``{op: bool [n, 11]}`` over
+    :data:`KB` (``user_buffers_idle``)."""
     g = Gemm.create(x["M"][:, None], x["N"][:, None], x["K"][:, None])
     a = SystolicArray.create(x["rows"][:, None], x["cols"][:, None], x["dataflow"][:, None],
                              KB[None], KB[None], KB[None], "USER", x["bandwidth"][:, None])
-    idle = {op: np.asarray(v) for op, v in user_buffers_idle(g, a).items()}
-    keep = {}
-    for op, v in idle.items():
-        first = np.argmax(v, axis=1)                          # smallest idle size (if any)
-        keep[op] = ~v | (np.arange(len(KB))[None, :] == first[:, None])
+    return {op: np.asarray(v) for op, v in user_buffers_idle(g, a).items()}
+
+
+def _lowered(idle_op: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Size indices ``j [n, m]`` with each idle one replaced by the operand's smallest idle
+    size (same cycles, less SRAM: module doc)."""
+    first = np.argmax(idle_op, axis=1)[:, None]               # smallest idle size (if any)
+    return np.where(np.take_along_axis(idle_op, j, axis=1), first, j)
+
+
+def representative_classes(x: dict, cls: np.ndarray, I, F, O) -> np.ndarray:
+    """Classes ``cls [n, m]`` with every idle size lowered to the operand's smallest idle size:
+    the class with the same total cycles and the least SRAM."""
+    idle = idle_sizes(x)
+    i, f, o = (_lowered(idle[op], size_index(sz[cls]))
+               for op, sz in (("ifmap", I), ("filter", F), ("ofmap", O)))
+    return (i * len(KB) + f) * len(KB) + o
+
+
+def distinct_classes(x: dict, I, F, O) -> tuple[np.ndarray, dict]:
+    """bool ``[n, C]``: classes whose three SRAM sizes are each either not idle for the sample or
+    the operand's smallest idle size (module doc); and the idle masks ``{op: bool [n, 11]}``."""
+    idle = idle_sizes(x)
+    j = np.broadcast_to(np.arange(len(KB)), (len(x["M"]), len(KB)))
+    keep = {op: _lowered(v, j) == j for op, v in idle.items()}
     need = (keep["ifmap"][:, size_index(I)] & keep["filter"][:, size_index(F)]
             & keep["ofmap"][:, size_index(O)])
     return need, idle

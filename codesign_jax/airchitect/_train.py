@@ -314,5 +314,6 @@ def train_model(spec: dict, inputs: np.ndarray, labels: Labels, val_inputs: np.n
     with _quiet_checkpoints():
         mgr.close()
     best = jax.tree_util.tree_map(np.asarray, state["best_params"])
-    return TrainResult(params=best, history=hist[:n_h].copy(), seconds=prior + time.perf_counter() - t0,
+    return TrainResult(params=best, history=hist[:n_h].copy(),
+                       seconds=prior + time.perf_counter() - t0,
                        steps=int(min(steps, stop_after or steps)))
