@@ -11,6 +11,7 @@ closed-form one-pass stop never exceeds the exact one.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import codesign_jax  # noqa: F401  (x64)
 from codesign_jax.airchitect import sram_case
@@ -95,3 +96,15 @@ def test_all_idle_samples_need_no_stop_points():
     lab = sram_case(**_SMALL, backend="numpy").label(x)
     np.testing.assert_array_equal(lab.label, [0, 0])
     np.testing.assert_array_equal(lab.extra["evaluated"], [2, 2])     # reference + class 0
+
+
+def test_labels_in_blocks_equal_one_block():
+    x = _samples(5, seed=4)
+    one = sram_case(**_SMALL, backend="numpy").label(x)
+    blocks = sram_case(**_SMALL, backend="numpy", block=2).label(x)
+    np.testing.assert_array_equal(one.label, blocks.label)
+    np.testing.assert_array_equal(one.optimal, blocks.optimal)
+    for k in one.extra:
+        np.testing.assert_array_equal(one.extra[k], blocks.extra[k])
+    with pytest.raises(ValueError, match="block"):
+        sram_case(block=0)
